@@ -1,0 +1,81 @@
+import { Type } from 'typebox';
+import type { ControlPlane } from '../../control/control-plane.js';
+import { requireOperator } from '../../control/principal.js';
+import { principalOf, type App } from '../app.js';
+import * as S from '../schemas.js';
+
+const problems = { 400: S.Problem, 401: S.Problem, 403: S.Problem, 404: S.Problem, 409: S.Problem, 422: S.Problem };
+
+export function registerInventoryRoutes(app: App, control: ControlPlane): void {
+  app.get('/v1/centers', { schema: { tags: ['inventory'], summary: 'Centers', response: { 200: Type.Object({ items: Type.Array(S.Center) }), ...problems } } }, async (request) => {
+    principalOf(request);
+    return { items: await control.inventory.listCenters() };
+  });
+
+  app.post(
+    '/v1/centers',
+    {
+      schema: {
+        tags: ['inventory'],
+        summary: 'Create a center (operator)',
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 63 }), region: Type.Optional(Type.String({ maxLength: 63 })), timezone: Type.Optional(Type.String({ maxLength: 64 })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: S.Center, ...problems },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await control.inventory.createCenter(principalOf(request), request.body)),
+  );
+
+  app.get(
+    '/v1/centers/:id',
+    { schema: { tags: ['inventory'], summary: 'A center by id or name', params: S.IdParams, response: { 200: S.Center, ...problems } } },
+    async (request) => {
+      principalOf(request);
+      return control.inventory.getCenter(request.params.id);
+    },
+  );
+
+  app.get(
+    '/v1/nodes',
+    {
+      schema: {
+        tags: ['inventory'],
+        summary: 'Nodes with their devices (operator)',
+        querystring: Type.Object({ centerId: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ items: Type.Array(S.Node) }), ...problems },
+      },
+    },
+    async (request) => {
+      requireOperator(principalOf(request));
+      return { items: await control.inventory.listNodes({ centerId: request.query.centerId }) };
+    },
+  );
+
+  app.get(
+    '/v1/nodes/:id',
+    { schema: { tags: ['inventory'], summary: 'A node by id or name (operator)', params: S.IdParams, response: { 200: S.Node, ...problems } } },
+    async (request) => {
+      requireOperator(principalOf(request));
+      return control.inventory.getNode(request.params.id);
+    },
+  );
+
+  const CordonBody = Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }));
+  for (const [action, cordoned, drain, summary] of [
+    ['cordon', true, false, 'Stop placing new work on a node; running work continues'],
+    ['drain', true, true, 'Cordon and mark the node as leaving once its work ends'],
+    ['uncordon', false, false, 'Let the node take new work again'],
+  ] as const) {
+    app.post(
+      `/v1/nodes/:id/${action}`,
+      { schema: { tags: ['inventory'], summary: `${summary} (operator)`, params: S.IdParams, body: CordonBody, response: { 200: S.Node, ...problems } } },
+      async (request) => {
+        const node = await control.inventory.setCordon(principalOf(request), request.params.id, { cordoned, drain, reason: request.body?.reason });
+        control.kick();
+        return node;
+      },
+    );
+  }
+}

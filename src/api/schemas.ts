@@ -1,0 +1,232 @@
+import { Type, type Static } from 'typebox';
+import { JOB_TIERS } from '../domain/job.js';
+
+/**
+ * One schema per resource drives validation, serialization, the TypeScript types and /openapi.json.
+ * Integers are integers: milli-GPU, milli-CPU, MiB and ms (DESIGN.md §3).
+ */
+const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-Z]{26}$`, description: `${prefix}_… id` });
+const EpochMs = Type.Integer({ minimum: 0, description: 'ms since the epoch' });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'stable machine-readable code' }),
+    detail: Type.String(),
+    errors: Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
+  },
+  { $id: 'Problem', description: 'application/problem+json (RFC 9457)' },
+);
+
+export const JobSubmission = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    command: Type.Array(Type.String(), { minItems: 1, description: 'program and arguments (argv), run without a shell' }),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    workingDir: Type.Optional(Type.String({ description: 'absolute path on the node' })),
+    gpuMilli: Type.Optional(Type.Integer({ description: 'a share of one GPU, 1–999 milli-GPU' })),
+    gpus: Type.Optional(Type.Integer({ description: 'whole GPUs on one node, ≥ 1' })),
+    models: Type.Optional(Type.Array(Type.String(), { maxItems: 32, description: 'allowed GPU models, e.g. ["H100"]' })),
+    minGpuMemoryMib: Type.Optional(Type.Integer()),
+    cpuMilli: Type.Optional(Type.Integer({ description: 'milli-cores, default 1000' })),
+    memoryMib: Type.Optional(Type.Integer({ description: 'MiB, default 2048' })),
+    maxDurationMs: Type.Optional(Type.Integer({ description: 'killed when it runs this long; default 24 h' })),
+    tier: Type.Optional(Type.String({ description: `one of ${JOB_TIERS.join(', ')}` })),
+  },
+  { additionalProperties: false, $id: 'JobSubmission' },
+);
+export type JobSubmissionBody = Static<typeof JobSubmission>;
+
+const JobStateSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('scheduled'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+  Type.Literal('lost'),
+]);
+
+const JobFields = {
+  id: Id('job'),
+  tenantId: Id('ten'),
+  memberId: Id('mem'),
+  name: Nullable(Type.String()),
+  state: JobStateSchema,
+  stateReason: Type.String({ description: 'why the job is in its state; for queued jobs, why it is pending' }),
+  tier: Type.String(),
+  gpuMilli: Nullable(Type.Integer()),
+  gpus: Nullable(Type.Integer()),
+  models: Type.Array(Type.String()),
+  minGpuMemoryMib: Nullable(Type.Integer()),
+  cpuMilli: Type.Integer(),
+  memoryMib: Type.Integer(),
+  maxDurationMs: Type.Integer(),
+  command: Type.Array(Type.String()),
+  env: Type.Record(Type.String(), Type.String()),
+  workingDir: Nullable(Type.String()),
+  nodeId: Nullable(Type.String()),
+  exitCode: Nullable(Type.Integer()),
+  signal: Nullable(Type.String()),
+  createdAt: EpochMs,
+  scheduledAt: Nullable(EpochMs),
+  startedAt: Nullable(EpochMs),
+  endedAt: Nullable(EpochMs),
+  cancelRequestedAt: Nullable(EpochMs),
+};
+
+export const Job = Type.Object(JobFields, { $id: 'Job' });
+
+export const JobDetail = Type.Object(
+  {
+    ...JobFields,
+    allocations: Type.Array(Type.Object({ nodeId: Type.String(), deviceIndex: Type.Integer(), model: Type.String(), gpuMilli: Type.Integer() })),
+    transitions: Type.Array(Type.Object({ from: Nullable(JobStateSchema), to: JobStateSchema, reason: Type.String(), at: EpochMs })),
+    usage: Type.Object({
+      gpuMilliSeconds: Type.Integer(),
+      cpuMilliSeconds: Type.Integer(),
+      memoryMibSeconds: Type.Integer(),
+      meteredUntil: Nullable(EpochMs),
+    }),
+  },
+  { $id: 'JobDetail' },
+);
+
+export const JobPage = Type.Object({ items: Type.Array(Job), nextCursor: Nullable(Type.String()) }, { $id: 'JobPage' });
+
+export const JobListQuery = Type.Object(
+  {
+    state: Type.Optional(Type.String({ description: 'comma-separated states, e.g. queued,running' })),
+    tenantId: Type.Optional(Type.String({ description: 'operators only' })),
+    nodeId: Type.Optional(Type.String()),
+    createdAfter: Type.Optional(Type.Integer({ minimum: 0 })),
+    createdBefore: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const LogPage = Type.Object(
+  {
+    entries: Type.Array(Type.Object({ id: Type.Integer(), stream: Type.String(), offset: Type.Integer(), text: Type.String() })),
+    next: Type.Integer({ description: 'pass as `after` to get what comes next' }),
+    state: JobStateSchema,
+  },
+  { $id: 'LogPage' },
+);
+
+export const Device = Type.Object(
+  {
+    id: Type.String(),
+    index: Type.Integer(),
+    uuid: Type.String(),
+    name: Type.String(),
+    model: Type.String(),
+    memoryMib: Type.Integer(),
+    allocatedMilli: Type.Integer(),
+  },
+  { $id: 'Device' },
+);
+
+export const Node = Type.Object(
+  {
+    id: Type.String(),
+    centerId: Type.String(),
+    name: Type.String(),
+    hostname: Type.String(),
+    executor: Type.String(),
+    status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+    statusReason: Nullable(Type.String()),
+    cordoned: Type.Boolean(),
+    draining: Type.Boolean(),
+    cordonReason: Nullable(Type.String()),
+    powerState: Type.String(),
+    cpuMilli: Type.Integer(),
+    memoryMib: Type.Integer(),
+    allocatedCpuMilli: Type.Integer(),
+    allocatedMemoryMib: Type.Integer(),
+    gpus: Type.Integer(),
+    allocatedGpuMilli: Type.Integer(),
+    lastHeartbeatAt: Nullable(EpochMs),
+    agentVersion: Nullable(Type.String()),
+    registeredAt: EpochMs,
+    devices: Type.Array(Device),
+  },
+  { $id: 'Node' },
+);
+
+export const Center = Type.Object(
+  { id: Type.String(), name: Type.String(), region: Type.String(), timezone: Type.String(), createdAt: EpochMs },
+  { $id: 'Center' },
+);
+
+export const Tenant = Type.Object({ id: Type.String(), name: Type.String(), displayName: Type.String(), createdAt: EpochMs }, { $id: 'Tenant' });
+
+export const MemberRole = Type.Union([Type.Literal('operator'), Type.Literal('tenant-admin'), Type.Literal('member'), Type.Literal('agent')]);
+
+export const Member = Type.Object(
+  { id: Type.String(), tenantId: Nullable(Type.String()), name: Type.String(), email: Nullable(Type.String()), role: MemberRole, createdAt: EpochMs },
+  { $id: 'Member' },
+);
+
+const KeyFields = {
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  memberId: Type.String(),
+  memberName: Type.String(),
+  role: MemberRole,
+  tenantId: Nullable(Type.String()),
+  createdAt: EpochMs,
+  lastUsedAt: Nullable(EpochMs),
+  revokedAt: Nullable(EpochMs),
+};
+export const ApiKey = Type.Object(KeyFields, { $id: 'ApiKey' });
+export const CreatedApiKey = Type.Object({ ...KeyFields, key: Type.String({ description: 'the secret; shown only now' }) }, { $id: 'CreatedApiKey' });
+
+const UsageNumbers = {
+  jobs: Type.Integer(),
+  gpuMilliSeconds: Type.Integer({ description: 'milli-GPU × seconds of allocation' }),
+  gpuHours: Type.Number({ description: 'for people; gpuMilliSeconds is exact' }),
+  cpuMilliSeconds: Type.Integer(),
+  memoryMibSeconds: Type.Integer(),
+};
+
+export const UsageReport = Type.Object(
+  {
+    from: Nullable(EpochMs),
+    to: Nullable(EpochMs),
+    groupBy: Type.Array(Type.String()),
+    period: Type.String(),
+    rows: Type.Array(
+      Type.Object({
+        tenantId: Nullable(Type.String()),
+        tenantName: Nullable(Type.String()),
+        model: Nullable(Type.String()),
+        jobId: Nullable(Type.String()),
+        period: Nullable(Type.String()),
+        ...UsageNumbers,
+      }),
+    ),
+    total: Type.Object(UsageNumbers),
+  },
+  { $id: 'UsageReport' },
+);
+
+export const UsageQuery = Type.Object(
+  {
+    tenantId: Type.Optional(Type.String()),
+    jobId: Type.Optional(Type.String()),
+    from: Type.Optional(Type.Integer({ minimum: 0 })),
+    to: Type.Optional(Type.Integer({ minimum: 0 })),
+    groupBy: Type.Optional(Type.String({ description: 'comma-separated: tenant, model, job, period' })),
+    period: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('month')])),
+  },
+  { additionalProperties: false },
+);
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

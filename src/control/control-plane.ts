@@ -1,0 +1,184 @@
+import { sql } from 'kysely';
+import type { Clock } from '../domain/clock.js';
+import type { PlacementPolicy } from '../scheduler/policy.js';
+import type { StoreHandle } from '../store/database.js';
+import { AgentService, type AgentServiceOptions } from './agent-service.js';
+import { InventoryService } from './inventory-service.js';
+import { JobService } from './job-service.js';
+import { KeyService } from './key-service.js';
+import { Metering } from './metering.js';
+import { NodeMonitor, type NodeMonitorOptions } from './node-monitor.js';
+import { SchedulingCycle } from './scheduling-cycle.js';
+import { TenantService } from './tenant-service.js';
+import { UsageService } from './usage-service.js';
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+}
+
+export interface ControlPlaneOptions {
+  policy: PlacementPolicy;
+  agent: AgentServiceOptions;
+  monitor: NodeMonitorOptions;
+  scheduleIntervalMs: number;
+  meteringIntervalMs: number;
+  monitorIntervalMs: number;
+}
+
+/** Arbitrary but fixed: the PostgreSQL advisory lock whose holder runs the loops. */
+const LEADER_LOCK_KEY = 0x756e69646c65; // "unidle"
+
+/**
+ * The live control plane: the services the API calls, and the level-triggered loops (schedule, meter,
+ * watch nodes) that move the world toward what the database says it should be. With PostgreSQL many
+ * API processes may run; one at a time holds the leader lock and runs the loops.
+ */
+export class ControlPlane {
+  readonly tenants: TenantService;
+  readonly keys: KeyService;
+  readonly inventory: InventoryService;
+  readonly jobs: JobService;
+  readonly agents: AgentService;
+  readonly usage: UsageService;
+  readonly scheduling: SchedulingCycle;
+  readonly metering: Metering;
+  readonly monitor: NodeMonitor;
+
+  private timers: NodeJS.Timeout[] = [];
+  private scheduleRunning = false;
+  private scheduleAgain = false;
+  private kickTimer: NodeJS.Timeout | undefined;
+  private leader = false;
+  private releaseLeadership: (() => void) | undefined;
+  private stopped = false;
+  private inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly store: StoreHandle,
+    readonly clock: Clock,
+    private readonly options: ControlPlaneOptions,
+    private readonly log: Logger,
+  ) {
+    const db = store.db;
+    this.tenants = new TenantService(db, clock);
+    this.keys = new KeyService(db, clock);
+    this.inventory = new InventoryService(db, clock);
+    this.jobs = new JobService(db, clock, this.inventory);
+    this.agents = new AgentService(db, clock, this.inventory, options.agent);
+    this.usage = new UsageService(db);
+    this.scheduling = new SchedulingCycle(db, clock, this.inventory, options.policy);
+    this.metering = new Metering(db, clock);
+    this.monitor = new NodeMonitor(db, clock, options.monitor);
+    this.jobs.onQueueChanged = () => this.kick();
+    this.agents.onCapacityFreed = () => this.kick();
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Starts the loops (after winning leadership on PostgreSQL). */
+  async start(): Promise<void> {
+    await this.acquireLeadership();
+    this.every(this.options.scheduleIntervalMs, () => this.kick());
+    this.every(this.options.meteringIntervalMs, () => this.guard('metering', () => this.metering.pass()));
+    this.every(this.options.monitorIntervalMs, () => this.guard('node monitor', () => this.monitor.check()));
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.kickTimer) clearTimeout(this.kickTimer);
+    await Promise.allSettled([...this.inFlight]);
+    this.releaseLeadership?.();
+    this.leader = false;
+  }
+
+  /** Asks for a scheduling pass soon; many kicks in a burst coalesce into one pass. */
+  kick(): void {
+    if (this.stopped || !this.leader) return;
+    if (this.scheduleRunning) {
+      this.scheduleAgain = true;
+      return;
+    }
+    if (this.kickTimer) return;
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = undefined;
+      void this.runSchedule();
+    }, 5);
+  }
+
+  private async runSchedule(): Promise<void> {
+    if (this.scheduleRunning || this.stopped) return;
+    this.scheduleRunning = true;
+    try {
+      do {
+        this.scheduleAgain = false;
+        await this.guard('scheduler', () => this.scheduling.run());
+      } while (this.scheduleAgain && !this.stopped);
+    } finally {
+      this.scheduleRunning = false;
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.stopped || !this.leader) return undefined;
+    const p = fn();
+    this.inFlight.add(p);
+    try {
+      return await p;
+    } catch (err) {
+      this.log.error({ err }, `${what} pass failed; it will run again`);
+      return undefined;
+    } finally {
+      this.inFlight.delete(p);
+    }
+  }
+
+  private async acquireLeadership(): Promise<void> {
+    if (this.store.dialect === 'sqlite') {
+      this.leader = true;
+      return;
+    }
+    // Hold one pooled connection for as long as we lead: the advisory lock lives and dies with it.
+    const won = await new Promise<boolean>((resolveWon) => {
+      const held = this.store.db.connection().execute(async (conn) => {
+        const r = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LEADER_LOCK_KEY}) as locked`.execute(conn);
+        const locked = r.rows[0]?.locked === true;
+        resolveWon(locked);
+        if (!locked) return;
+        await new Promise<void>((release) => {
+          this.releaseLeadership = release;
+        });
+        await sql`select pg_advisory_unlock(${LEADER_LOCK_KEY})`.execute(conn);
+      });
+      held.catch((err) => {
+        this.log.error({ err }, 'lost the scheduling lease connection');
+        this.leader = false;
+        resolveWon(false);
+      });
+    });
+    this.leader = won;
+    if (!won) {
+      this.log.info('another Unidle process holds the scheduling lease; serving the API only and retrying in 5 s');
+      const retry = setTimeout(() => {
+        if (!this.stopped) void this.acquireLeadership().then(() => this.leader && this.kick());
+      }, 5000);
+      retry.unref();
+      this.timers.push(retry);
+    } else {
+      this.log.info('holding the scheduling lease');
+    }
+  }
+}

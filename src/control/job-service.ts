@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import { invalid, notFound, UnidleError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Clock } from '../domain/clock.js';
+import { isTerminal, JOB_STATES, type JobState, type JobTransition } from '../domain/job.js';
+import { normalizeJobSubmission, type JobSubmission } from '../domain/job-spec.js';
+import { couldEverFit } from '../scheduler/policy-registry.js';
+import type { DB } from '../store/database.js';
+import type { AllocationsTable, JobsTable } from '../store/schema.js';
+import type { InventoryService } from './inventory-service.js';
+import { transition } from './job-lifecycle.js';
+import { appendEvent } from './events.js';
+import { scopeTenant, type Principal } from './principal.js';
+
+export interface JobAllocationView {
+  nodeId: string;
+  deviceIndex: number;
+  model: string;
+  gpuMilli: number;
+}
+
+export interface JobView {
+  id: string;
+  tenantId: string;
+  memberId: string;
+  name: string | null;
+  state: JobState;
+  stateReason: string;
+  tier: string;
+  gpuMilli: number | null;
+  gpus: number | null;
+  models: string[];
+  minGpuMemoryMib: number | null;
+  cpuMilli: number;
+  memoryMib: number;
+  maxDurationMs: number;
+  command: string[];
+  env: Record<string, string>;
+  workingDir: string | null;
+  nodeId: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  createdAt: number;
+  scheduledAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  cancelRequestedAt: number | null;
+}
+
+export interface JobDetail extends JobView {
+  allocations: JobAllocationView[];
+  transitions: JobTransition[];
+  usage: { gpuMilliSeconds: number; cpuMilliSeconds: number; memoryMibSeconds: number; meteredUntil: number | null };
+}
+
+export interface JobPage {
+  items: JobView[];
+  nextCursor: string | null;
+}
+
+export interface JobFilter {
+  state?: JobState[];
+  tenantId?: string;
+  nodeId?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface LogEntry {
+  id: number;
+  stream: string;
+  offset: number;
+  text: string;
+}
+
+export function toJobView(row: JobsTable): JobView {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    memberId: row.member_id,
+    name: row.name,
+    state: row.state as JobState,
+    stateReason: row.state_reason,
+    tier: row.tier,
+    gpuMilli: row.gpu_milli,
+    gpus: row.gpus,
+    models: JSON.parse(row.models) as string[],
+    minGpuMemoryMib: row.min_gpu_memory_mib,
+    cpuMilli: row.cpu_milli,
+    memoryMib: row.memory_mib,
+    maxDurationMs: row.max_duration_ms,
+    command: JSON.parse(row.command) as string[],
+    env: JSON.parse(row.env) as Record<string, string>,
+    workingDir: row.working_dir,
+    nodeId: row.node_id,
+    exitCode: row.exit_code,
+    signal: row.signal,
+    createdAt: row.created_at,
+    scheduledAt: row.scheduled_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    cancelRequestedAt: row.cancel_requested_at,
+  };
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!/^job_[0-9A-Z]{26}$/.test(id)) throw invalid('cursor', 'is not a cursor this server handed out; drop it to start from the newest job');
+  return id;
+}
+
+const MAX_IDEMPOTENCY_KEY = 255;
+
+export class JobService {
+  /** Called after a submit or cancel commits so the scheduler looks at the queue now, not at its next tick. */
+  onQueueChanged: () => void = () => {};
+
+  constructor(
+    private readonly db: DB,
+    private readonly clock: Clock,
+    private readonly inventory: InventoryService,
+  ) {}
+
+  /**
+   * Queues a job. With an idempotency key, a retry of the same request returns the job the first
+   * call made (`created: false`); the same key with a different request is a conflict, as at Stripe.
+   */
+  async submit(p: Principal, input: JobSubmission, idempotencyKey?: string): Promise<{ job: JobView; created: boolean }> {
+    const tenantId = scopeTenant(p);
+    if (!tenantId) throw invalid('tenant', 'operators submit on behalf of a tenant by using that tenant\'s key');
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY))
+      throw invalid('Idempotency-Key', `must be 1–${MAX_IDEMPOTENCY_KEY} characters`);
+    const spec = normalizeJobSubmission(input);
+    const requestHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+
+    if (idempotencyKey !== undefined) {
+      const prior = await this.findByIdempotencyKey(tenantId, idempotencyKey);
+      if (prior) return this.replay(prior, requestHash);
+    }
+
+    const request = { ...spec.shape };
+    const snapshot = await this.inventory.snapshot();
+    if (!couldEverFit(request, snapshot)) {
+      const field = spec.shape.gpus !== null ? 'gpus' : spec.shape.models.length > 0 ? 'models' : 'gpuMilli';
+      throw new UnidleError(
+        'unschedulable',
+        `no node in this center could ever hold this job (${describeShape(spec.shape)}); ask for fewer GPUs, other models, or less CPU/memory`,
+        [{ field, message: 'no node has this much capacity of the allowed models' }],
+      );
+    }
+
+    const now = this.clock.now();
+    const row: JobsTable = {
+      id: newId('job', now),
+      tenant_id: tenantId,
+      member_id: p.memberId,
+      name: spec.name,
+      state: 'queued',
+      state_reason: 'waiting for the scheduler',
+      tier: spec.tier,
+      gpu_milli: spec.shape.gpuMilli,
+      gpus: spec.shape.gpus,
+      models: JSON.stringify(spec.shape.models),
+      min_gpu_memory_mib: spec.shape.minGpuMemoryMib,
+      cpu_milli: spec.shape.cpuMilli,
+      memory_mib: spec.shape.memoryMib,
+      max_duration_ms: spec.maxDurationMs,
+      command: JSON.stringify(spec.command),
+      env: JSON.stringify(spec.env),
+      working_dir: spec.workingDir,
+      idempotency_key: idempotencyKey ?? null,
+      request_hash: requestHash,
+      node_id: null,
+      exit_code: null,
+      signal: null,
+      created_at: now,
+      scheduled_at: null,
+      started_at: null,
+      ended_at: null,
+      cancel_requested_at: null,
+      confirmed_until: null,
+      metered_until: null,
+      updated_at: now,
+    };
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await tx.insertInto('jobs').values(row).execute();
+        await appendEvent(tx, {
+          at: now,
+          type: 'job.state',
+          subjectKind: 'job',
+          subjectId: row.id,
+          tenantId,
+          actor: p.memberId,
+          message: `submitted: ${describeShape(spec.shape)}`,
+          data: { from: null, to: 'queued', reason: 'submitted' },
+        });
+      });
+    } catch (err) {
+      // Two retries raced past the lookup: the unique (tenant, key) index let one in; answer with it.
+      if (idempotencyKey !== undefined) {
+        const prior = await this.findByIdempotencyKey(tenantId, idempotencyKey);
+        if (prior) return this.replay(prior, requestHash);
+      }
+      throw err;
+    }
+    this.onQueueChanged();
+    return { job: toJobView(row), created: true };
+  }
+
+  private async findByIdempotencyKey(tenantId: string, key: string): Promise<JobsTable | undefined> {
+    return this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
+  }
+
+  private replay(prior: JobsTable, requestHash: string): { job: JobView; created: boolean } {
+    if (prior.request_hash !== requestHash)
+      throw new UnidleError('idempotency_conflict', `Idempotency-Key was already used for a different request (job ${prior.id}); use a new key for a new job`, [
+        { field: 'Idempotency-Key', message: 'reused with a different body' },
+      ]);
+    return { job: toJobView(prior), created: false };
+  }
+
+  private async visibleRow(p: Principal, id: string): Promise<JobsTable> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('job', id);
+    if (p.role !== 'operator' && row.tenant_id !== p.tenantId) throw notFound('job', id);
+    return row;
+  }
+
+  async get(p: Principal, id: string): Promise<JobDetail> {
+    const row = await this.visibleRow(p, id);
+    const [allocations, events, usage] = await Promise.all([
+      this.db.selectFrom('allocations').selectAll().where('job_id', '=', id).orderBy('device_index').execute(),
+      this.db.selectFrom('events').select(['at', 'data']).where('subject_kind', '=', 'job').where('subject_id', '=', id).where('type', '=', 'job.state').orderBy('id').execute(),
+      this.db
+        .selectFrom('usage')
+        .select((eb) => [
+          eb.fn.coalesce(eb.fn.sum<number>('gpu_milli_ms'), eb.lit(0)).as('gpu'),
+          eb.fn.coalesce(eb.fn.sum<number>('cpu_milli_ms'), eb.lit(0)).as('cpu'),
+          eb.fn.coalesce(eb.fn.sum<number>('memory_mib_ms'), eb.lit(0)).as('mem'),
+        ])
+        .where('job_id', '=', id)
+        .executeTakeFirstOrThrow(),
+    ]);
+    return {
+      ...toJobView(row),
+      allocations: allocations.map((a: AllocationsTable) => ({ nodeId: a.node_id, deviceIndex: a.device_index, model: a.model, gpuMilli: a.gpu_milli })),
+      transitions: events.map((e) => {
+        const d = JSON.parse(e.data) as { from: JobState | null; to: JobState; reason: string };
+        return { from: d.from, to: d.to, reason: d.reason, at: e.at };
+      }),
+      usage: {
+        gpuMilliSeconds: Math.round(Number(usage.gpu) / 1000),
+        cpuMilliSeconds: Math.round(Number(usage.cpu) / 1000),
+        memoryMibSeconds: Math.round(Number(usage.mem) / 1000),
+        meteredUntil: row.metered_until,
+      },
+    };
+  }
+
+  async list(p: Principal, filter: JobFilter): Promise<JobPage> {
+    const tenantId = scopeTenant(p, filter.tenantId);
+    const limit = filter.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalid('limit', 'must be 1–500');
+    for (const s of filter.state ?? []) if (!(JOB_STATES as readonly string[]).includes(s)) throw invalid('state', `unknown state "${s}"; states are ${JOB_STATES.join(', ')}`);
+    let q = this.db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(limit + 1);
+    if (tenantId) q = q.where('tenant_id', '=', tenantId);
+    if (filter.state && filter.state.length > 0) q = q.where('state', 'in', filter.state);
+    if (filter.nodeId) q = q.where('node_id', '=', filter.nodeId);
+    if (filter.createdAfter !== undefined) q = q.where('created_at', '>=', filter.createdAfter);
+    if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
+    if (filter.cursor) q = q.where('id', '<', decodeCursor(filter.cursor));
+    const rows = await q.execute();
+    const page = rows.slice(0, limit);
+    return { items: page.map(toJobView), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  }
+
+  /**
+   * A queued job is cancelled at once. A scheduled or running one is marked; its agent stops it
+   * (SIGTERM, grace, SIGKILL) and the cancel completes when the agent reports the exit, so usage
+   * covers exactly the time it really ran.
+   */
+  async cancel(p: Principal, id: string, reason?: string): Promise<JobView> {
+    const row = await this.visibleRow(p, id);
+    const now = this.clock.now();
+    const why = reason ? `cancelled by ${p.name}: ${reason}` : `cancelled by ${p.name}`;
+    if (isTerminal(row.state as JobState)) throw new UnidleError('invalid_state', `job ${id} already ended (${row.state}); nothing to cancel`);
+    await this.db.transaction().execute(async (tx) => {
+      const fresh = await tx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      if (fresh.state === 'queued') {
+        await transition(tx, fresh, { to: 'cancelled', reason: why, at: now, actor: p.memberId, set: { ended_at: now } });
+      } else if (!isTerminal(fresh.state as JobState) && fresh.cancel_requested_at === null) {
+        await tx.updateTable('jobs').set({ cancel_requested_at: now, state_reason: `${why}; stopping`, updated_at: now }).where('id', '=', id).execute();
+        await appendEvent(tx, { at: now, type: 'job.cancel-requested', subjectKind: 'job', subjectId: id, tenantId: fresh.tenant_id, actor: p.memberId, message: why });
+      }
+    });
+    this.onQueueChanged();
+    return toJobView(await this.visibleRow(p, id));
+  }
+
+  async logs(p: Principal, id: string, options: { after?: number; limit?: number; stream?: string }): Promise<{ entries: LogEntry[]; next: number; state: JobState }> {
+    const row = await this.visibleRow(p, id);
+    const limit = options.limit ?? 1000;
+    let q = this.db.selectFrom('job_logs').selectAll().where('job_id', '=', id).orderBy('id').limit(limit);
+    if (options.after !== undefined) q = q.where('id', '>', options.after);
+    if (options.stream) {
+      if (options.stream !== 'stdout' && options.stream !== 'stderr') throw invalid('stream', 'is stdout or stderr');
+      q = q.where('stream', '=', options.stream);
+    }
+    const rows = await q.execute();
+    const decoder = new TextDecoder();
+    return {
+      entries: rows.map((r) => ({ id: r.id, stream: r.stream, offset: r.offset, text: decoder.decode(r.data) })),
+      next: rows.length > 0 ? rows[rows.length - 1]!.id : (options.after ?? 0),
+      state: row.state as JobState,
+    };
+  }
+}
+
+export function describeShape(shape: { gpuMilli: number | null; gpus: number | null; models: string[]; cpuMilli: number; memoryMib: number }): string {
+  const gpu = shape.gpuMilli !== null ? `${shape.gpuMilli} milli-GPU` : `${shape.gpus} GPU${shape.gpus === 1 ? '' : 's'}`;
+  const models = shape.models.length > 0 ? ` of ${shape.models.join('/')}` : '';
+  return `${gpu}${models}, ${shape.cpuMilli} milli-CPU, ${shape.memoryMib} MiB`;
+}

@@ -1,0 +1,122 @@
+import type { Clock } from '../domain/clock.js';
+import { newId } from '../domain/ids.js';
+import { describePending, type PlacementPolicy } from '../scheduler/policy.js';
+import { reserve, type ClusterSnapshot, type Placement, type PlacementRequest } from '../scheduler/snapshot.js';
+import type { DB } from '../store/database.js';
+import type { JobsTable } from '../store/schema.js';
+import type { InventoryService } from './inventory-service.js';
+import { StaleJobError, transition } from './job-lifecycle.js';
+
+export interface CycleResult {
+  considered: number;
+  placed: number;
+  conflicts: number;
+}
+
+/** A placement lost a race in the database (another scheduler took the capacity first). */
+class CapacityConflict extends Error {}
+
+/**
+ * One scheduling pass: read the queue oldest first, place what fits against one snapshot, and commit
+ * each placement in its own transaction whose conditional updates re-check capacity in the database.
+ * The snapshot only speeds decisions up; the database is what prevents over-allocation, even if
+ * several schedulers run at once.
+ */
+export class SchedulingCycle {
+  constructor(
+    private readonly db: DB,
+    private readonly clock: Clock,
+    private readonly inventory: InventoryService,
+    private readonly policy: PlacementPolicy,
+    private readonly batchSize = 500,
+  ) {}
+
+  async run(): Promise<CycleResult> {
+    const queued = await this.db.selectFrom('jobs').selectAll().where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(this.batchSize).execute();
+    const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0 };
+    if (queued.length === 0) return result;
+    let snapshot = await this.inventory.snapshot();
+    for (const job of queued) {
+      const request = requestOf(job);
+      const decision = this.policy.place(request, snapshot);
+      if (!decision.placed) {
+        const reason = `pending: ${describePending(decision.reasons)}`;
+        if (reason !== job.state_reason) {
+          await this.db.updateTable('jobs').set({ state_reason: reason }).where('id', '=', job.id).where('state', '=', 'queued').execute();
+        }
+        continue;
+      }
+      try {
+        await this.commit(job, request, decision.placement);
+        reserve(snapshot, request, decision.placement);
+        result.placed++;
+      } catch (err) {
+        if (!(err instanceof CapacityConflict) && !(err instanceof StaleJobError)) throw err;
+        result.conflicts++;
+        snapshot = await this.inventory.snapshot();
+      }
+    }
+    return result;
+  }
+
+  private async commit(job: JobsTable, request: PlacementRequest, placement: Placement): Promise<void> {
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (tx) => {
+      for (const grant of placement.devices) {
+        const taken = await tx
+          .updateTable('devices')
+          .set((eb) => ({ allocated_milli: eb('allocated_milli', '+', grant.milli) }))
+          .where('id', '=', grant.deviceId)
+          .where((eb) => eb(eb('allocated_milli', '+', grant.milli), '<=', 1000))
+          .executeTakeFirst();
+        if (Number(taken.numUpdatedRows) !== 1) throw new CapacityConflict();
+        await tx
+          .insertInto('allocations')
+          .values({
+            id: newId('alloc', now),
+            job_id: job.id,
+            node_id: placement.nodeId,
+            device_id: grant.deviceId,
+            device_index: grant.index,
+            model: grant.model,
+            gpu_milli: grant.milli,
+            created_at: now,
+            released_at: null,
+          })
+          .execute();
+      }
+      const node = await tx
+        .updateTable('nodes')
+        .set((eb) => ({
+          allocated_cpu_milli: eb('allocated_cpu_milli', '+', request.cpuMilli),
+          allocated_memory_mib: eb('allocated_memory_mib', '+', request.memoryMib),
+        }))
+        .where('id', '=', placement.nodeId)
+        .where('status', '=', 'up')
+        .where((eb) => eb(eb('allocated_cpu_milli', '+', request.cpuMilli), '<=', eb.ref('cpu_milli')))
+        .where((eb) => eb(eb('allocated_memory_mib', '+', request.memoryMib), '<=', eb.ref('memory_mib')))
+        .executeTakeFirst();
+      if (Number(node.numUpdatedRows) !== 1) throw new CapacityConflict();
+      const devices = placement.devices.map((d) => (d.milli === 1000 ? `${d.model}#${d.index}` : `${d.milli}m of ${d.model}#${d.index}`)).join(', ');
+      await transition(tx, job, {
+        to: 'scheduled',
+        reason: `placed on ${placement.nodeId}: ${devices}`,
+        at: now,
+        set: { node_id: placement.nodeId, scheduled_at: now },
+      });
+    });
+  }
+}
+
+export function requestOf(job: Pick<JobsTable, 'gpu_milli' | 'gpus' | 'models' | 'min_gpu_memory_mib' | 'cpu_milli' | 'memory_mib'>): PlacementRequest {
+  return {
+    gpuMilli: job.gpu_milli,
+    gpus: job.gpus,
+    models: JSON.parse(job.models) as string[],
+    minGpuMemoryMib: job.min_gpu_memory_mib,
+    cpuMilli: job.cpu_milli,
+    memoryMib: job.memory_mib,
+  };
+}
+
+export type { ClusterSnapshot };

@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import { DEFAULT_POLICY, policyNames } from '../scheduler/policy-registry.js';
+
+/** Everything `unidle serve`/`up` can be told, with where each value may come from. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (tests isolate runs this way). */
+  pgSchema: string | undefined;
+  policy: string;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  unconfirmedJobTimeoutMs: number;
+  graceMs: number;
+  scheduleIntervalMs: number;
+  meteringIntervalMs: number;
+  monitorIntervalMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+function intFrom(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number ≥ ${min} (got "${raw}")`);
+  return n;
+}
+
+export interface ConfigInput {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  policy?: string;
+  logLevel?: string;
+}
+
+export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const port = intFrom(flags.port !== undefined ? '--port' : 'UNIDLE_PORT', flags.port ?? env.UNIDLE_PORT, 8080, 0);
+  if (port > 65535) throw new ConfigError(`--port must be 0–65535 (got ${port})`);
+  const policy = flags.policy ?? env.UNIDLE_POLICY ?? DEFAULT_POLICY;
+  if (!policyNames().includes(policy)) throw new ConfigError(`unknown placement policy "${policy}"; choose one of ${policyNames().join(', ')}`);
+  const databaseUrl = flags.databaseUrl ?? env.DATABASE_URL ?? undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite');
+  return {
+    host: flags.host ?? env.UNIDLE_HOST ?? '127.0.0.1',
+    port,
+    dataDir: resolve(flags.dataDir ?? env.UNIDLE_DATA_DIR ?? '.unidle'),
+    databaseUrl: databaseUrl || undefined,
+    pgSchema: env.UNIDLE_PG_SCHEMA || undefined,
+    policy,
+    heartbeatIntervalMs: intFrom('UNIDLE_HEARTBEAT_MS', env.UNIDLE_HEARTBEAT_MS, 1000, 50),
+    heartbeatTimeoutMs: intFrom('UNIDLE_HEARTBEAT_TIMEOUT_MS', env.UNIDLE_HEARTBEAT_TIMEOUT_MS, 15_000, 100),
+    unconfirmedJobTimeoutMs: intFrom('UNIDLE_UNCONFIRMED_JOB_MS', env.UNIDLE_UNCONFIRMED_JOB_MS, 60_000, 100),
+    graceMs: intFrom('UNIDLE_GRACE_MS', env.UNIDLE_GRACE_MS, 10_000, 0),
+    scheduleIntervalMs: intFrom('UNIDLE_SCHEDULE_MS', env.UNIDLE_SCHEDULE_MS, 1000, 10),
+    meteringIntervalMs: intFrom('UNIDLE_METERING_MS', env.UNIDLE_METERING_MS, 10_000, 10),
+    monitorIntervalMs: intFrom('UNIDLE_MONITOR_MS', env.UNIDLE_MONITOR_MS, 1000, 10),
+    logLevel: flags.logLevel ?? env.UNIDLE_LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { buildApp, type App } from '../api/app.js';
+import { ControlPlane } from '../control/control-plane.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { createPolicy } from '../scheduler/policy-registry.js';
+import { migrate, openStore, type StoreHandle } from '../store/database.js';
+import type { ServerConfig } from './config.js';
+
+export interface RunningServer {
+  app: App;
+  control: ControlPlane;
+  store: StoreHandle;
+  /** http://host:port the server listens on (port resolved when 0 was asked). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export function unidleVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The composition root of the control plane: store + core + API, wired and listening. */
+export async function startServer(config: ServerConfig, options: { clock?: Clock; logger?: pino.Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
+  const store = openStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'unidle.db'), pgSchema: config.pgSchema });
+  try {
+    await migrate(store, config.pgSchema);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const control = new ControlPlane(
+    store,
+    options.clock ?? systemClock,
+    {
+      policy: createPolicy(config.policy),
+      agent: { heartbeatIntervalMs: config.heartbeatIntervalMs, graceMs: config.graceMs, maxLogChunkBytes: 1024 * 1024 },
+      monitor: { heartbeatTimeoutMs: config.heartbeatTimeoutMs, unconfirmedJobTimeoutMs: config.unconfirmedJobTimeoutMs },
+      scheduleIntervalMs: config.scheduleIntervalMs,
+      meteringIntervalMs: config.meteringIntervalMs,
+      monitorIntervalMs: config.monitorIntervalMs,
+    },
+    logger,
+  );
+  const app = await buildApp({ control, version: unidleVersion(), logger: false });
+  app.addHook('onError', async (request, _reply, err) => {
+    if ((err as { statusCode?: number }).statusCode === undefined || (err as { statusCode?: number }).statusCode! >= 500) logger.error({ err, url: request.url }, 'request failed');
+  });
+  await control.start();
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await control.stop();
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${config.port} on ${config.host} is in use; pick another with --port or UNIDLE_PORT`);
+    throw err;
+  }
+  let closed = false;
+  return {
+    app,
+    control,
+    store,
+    url: address.replace('[::1]', 'localhost'),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await control.stop();
+      await store.close();
+    },
+  };
+}
