@@ -51,6 +51,8 @@ function outcome(job: JobsTable, r: FinishedReport): { state: JobState; reason: 
 export class AgentService {
   /** Called when capacity frees up, so the scheduler places waiting jobs at once. */
   onCapacityFreed: () => void = () => {};
+  /** Called when a node registers or re-registers, since its devices may have changed. */
+  onInventoryChanged: () => void = () => {};
 
   constructor(
     private readonly db: DB,
@@ -61,6 +63,7 @@ export class AgentService {
 
   async register(p: Principal, req: RegisterRequest): Promise<RegisterResponse> {
     const node = await this.inventory.register(p, req);
+    this.onInventoryChanged();
     this.onCapacityFreed();
     return { nodeId: node.id, centerId: node.centerId, heartbeatIntervalMs: this.options.heartbeatIntervalMs };
   }

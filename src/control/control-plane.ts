@@ -74,6 +74,7 @@ export class ControlPlane {
     this.monitor = new NodeMonitor(db, clock, options.monitor);
     this.jobs.onQueueChanged = () => this.kick();
     this.agents.onCapacityFreed = () => this.kick();
+    this.agents.onInventoryChanged = () => this.jobs.invalidateCapacity();
   }
 
   get isLeader(): boolean {

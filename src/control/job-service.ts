@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { isTerminal, JOB_STATES, type JobState, type JobTransition } from '../domain/job.js';
 import { normalizeJobSubmission, type JobSubmission } from '../domain/job-spec.js';
 import { couldEverFit } from '../scheduler/policy-registry.js';
+import type { ClusterSnapshot } from '../scheduler/snapshot.js';
 import type { DB } from '../store/database.js';
 import type { AllocationsTable, JobsTable } from '../store/schema.js';
 import type { InventoryService } from './inventory-service.js';
@@ -116,10 +117,12 @@ function decodeCursor(cursor: string): string {
 }
 
 const MAX_IDEMPOTENCY_KEY = 255;
+const CAPACITY_CACHE_MS = 2000;
 
 export class JobService {
   /** Called after a submit or cancel commits so the scheduler looks at the queue now, not at its next tick. */
   onQueueChanged: () => void = () => {};
+  private capacityCache: { at: number; snapshot: ClusterSnapshot } | undefined;
 
   constructor(
     private readonly db: DB,
@@ -145,8 +148,7 @@ export class JobService {
     }
 
     const request = { ...spec.shape };
-    const snapshot = await this.inventory.snapshot();
-    if (!couldEverFit(request, snapshot)) {
+    if (!couldEverFit(request, await this.capacity())) {
       const field = spec.shape.gpus !== null ? 'gpus' : spec.shape.models.length > 0 ? 'models' : 'gpuMilli';
       throw new UnidleError(
         'unschedulable',
@@ -212,6 +214,23 @@ export class JobService {
     }
     this.onQueueChanged();
     return { job: toJobView(row), created: true };
+  }
+
+  /**
+   * The inventory for the "could this ever fit?" check. Inventory changes rarely (a node registers), so
+   * a few seconds of staleness only delays accepting a shape that just became possible.
+   */
+  private async capacity(): Promise<ClusterSnapshot> {
+    const now = this.clock.now();
+    if (!this.capacityCache || now - this.capacityCache.at > CAPACITY_CACHE_MS || now < this.capacityCache.at) {
+      this.capacityCache = { at: now, snapshot: await this.inventory.snapshot() };
+    }
+    return this.capacityCache.snapshot;
+  }
+
+  /** Forget the cached inventory (a node registered or changed its devices). */
+  invalidateCapacity(): void {
+    this.capacityCache = undefined;
   }
 
   private async findByIdempotencyKey(tenantId: string, key: string): Promise<JobsTable | undefined> {

@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { describePending, type PlacementPolicy } from '../scheduler/policy.js';
 import { reserve, type ClusterSnapshot, type Placement, type PlacementRequest } from '../scheduler/snapshot.js';
-import type { DB } from '../store/database.js';
+import type { DB, Tx } from '../store/database.js';
 import type { JobsTable } from '../store/schema.js';
 import type { InventoryService } from './inventory-service.js';
 import { StaleJobError, transition } from './job-lifecycle.js';
@@ -12,6 +12,8 @@ export interface CycleResult {
   placed: number;
   conflicts: number;
 }
+
+const COMMIT_CHUNK = 64;
 
 /** A placement lost a race in the database (another scheduler took the capacity first). */
 class CapacityConflict extends Error {}
@@ -35,75 +37,96 @@ export class SchedulingCycle {
     const queued = await this.db.selectFrom('jobs').selectAll().where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(this.batchSize).execute();
     const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0 };
     if (queued.length === 0) return result;
-    let snapshot = await this.inventory.snapshot();
+    const snapshot = await this.inventory.snapshot();
+    const decisions: Array<{ job: JobsTable; request: PlacementRequest; placement: Placement }> = [];
+    const pending: Array<{ id: string; reason: string }> = [];
     for (const job of queued) {
       const request = requestOf(job);
       const decision = this.policy.place(request, snapshot);
-      if (!decision.placed) {
-        const reason = `pending: ${describePending(decision.reasons)}`;
-        if (reason !== job.state_reason) {
-          await this.db.updateTable('jobs').set({ state_reason: reason }).where('id', '=', job.id).where('state', '=', 'queued').execute();
-        }
-        continue;
-      }
-      try {
-        await this.commit(job, request, decision.placement);
+      if (decision.placed) {
         reserve(snapshot, request, decision.placement);
-        result.placed++;
+        decisions.push({ job, request, placement: decision.placement });
+      } else {
+        const reason = `pending: ${describePending(decision.reasons)}`;
+        if (reason !== job.state_reason) pending.push({ id: job.id, reason });
+      }
+    }
+    // Commits are the dominant cost on SQLite: write a cycle's decisions in a few transactions. A
+    // conflict (another scheduler won the capacity) rolls back its chunk; those jobs stay queued for
+    // the next cycle, which sees the database as it now is.
+    for (let i = 0; i < decisions.length; i += COMMIT_CHUNK) {
+      const chunk = decisions.slice(i, i + COMMIT_CHUNK);
+      try {
+        await this.db.transaction().execute(async (tx) => {
+          for (const d of chunk) await this.commit(tx, d.job, d.request, d.placement);
+        });
+        result.placed += chunk.length;
       } catch (err) {
         if (!(err instanceof CapacityConflict) && !(err instanceof StaleJobError)) throw err;
         result.conflicts++;
-        snapshot = await this.inventory.snapshot();
+        if (chunk.length > 1) {
+          for (const d of chunk) {
+            try {
+              await this.db.transaction().execute((tx) => this.commit(tx, d.job, d.request, d.placement));
+              result.placed++;
+            } catch (inner) {
+              if (!(inner instanceof CapacityConflict) && !(inner instanceof StaleJobError)) throw inner;
+            }
+          }
+        }
       }
+    }
+    if (pending.length > 0) {
+      await this.db.transaction().execute(async (tx) => {
+        for (const p of pending) await tx.updateTable('jobs').set({ state_reason: p.reason }).where('id', '=', p.id).where('state', '=', 'queued').execute();
+      });
     }
     return result;
   }
 
-  private async commit(job: JobsTable, request: PlacementRequest, placement: Placement): Promise<void> {
+  private async commit(tx: Tx, job: JobsTable, request: PlacementRequest, placement: Placement): Promise<void> {
     const now = this.clock.now();
-    await this.db.transaction().execute(async (tx) => {
-      for (const grant of placement.devices) {
-        const taken = await tx
-          .updateTable('devices')
-          .set((eb) => ({ allocated_milli: eb('allocated_milli', '+', grant.milli) }))
-          .where('id', '=', grant.deviceId)
-          .where((eb) => eb(eb('allocated_milli', '+', grant.milli), '<=', 1000))
-          .executeTakeFirst();
-        if (Number(taken.numUpdatedRows) !== 1) throw new CapacityConflict();
-        await tx
-          .insertInto('allocations')
-          .values({
-            id: newId('alloc', now),
-            job_id: job.id,
-            node_id: placement.nodeId,
-            device_id: grant.deviceId,
-            device_index: grant.index,
-            model: grant.model,
-            gpu_milli: grant.milli,
-            created_at: now,
-            released_at: null,
-          })
-          .execute();
-      }
-      const node = await tx
-        .updateTable('nodes')
-        .set((eb) => ({
-          allocated_cpu_milli: eb('allocated_cpu_milli', '+', request.cpuMilli),
-          allocated_memory_mib: eb('allocated_memory_mib', '+', request.memoryMib),
-        }))
-        .where('id', '=', placement.nodeId)
-        .where('status', '=', 'up')
-        .where((eb) => eb(eb('allocated_cpu_milli', '+', request.cpuMilli), '<=', eb.ref('cpu_milli')))
-        .where((eb) => eb(eb('allocated_memory_mib', '+', request.memoryMib), '<=', eb.ref('memory_mib')))
+    for (const grant of placement.devices) {
+      const taken = await tx
+        .updateTable('devices')
+        .set((eb) => ({ allocated_milli: eb('allocated_milli', '+', grant.milli) }))
+        .where('id', '=', grant.deviceId)
+        .where((eb) => eb(eb('allocated_milli', '+', grant.milli), '<=', 1000))
         .executeTakeFirst();
-      if (Number(node.numUpdatedRows) !== 1) throw new CapacityConflict();
-      const devices = placement.devices.map((d) => (d.milli === 1000 ? `${d.model}#${d.index}` : `${d.milli}m of ${d.model}#${d.index}`)).join(', ');
-      await transition(tx, job, {
-        to: 'scheduled',
-        reason: `placed on ${placement.nodeId}: ${devices}`,
-        at: now,
-        set: { node_id: placement.nodeId, scheduled_at: now },
-      });
+      if (Number(taken.numUpdatedRows) !== 1) throw new CapacityConflict();
+      await tx
+        .insertInto('allocations')
+        .values({
+          id: newId('alloc', now),
+          job_id: job.id,
+          node_id: placement.nodeId,
+          device_id: grant.deviceId,
+          device_index: grant.index,
+          model: grant.model,
+          gpu_milli: grant.milli,
+          created_at: now,
+          released_at: null,
+        })
+        .execute();
+    }
+    const node = await tx
+      .updateTable('nodes')
+      .set((eb) => ({
+        allocated_cpu_milli: eb('allocated_cpu_milli', '+', request.cpuMilli),
+        allocated_memory_mib: eb('allocated_memory_mib', '+', request.memoryMib),
+      }))
+      .where('id', '=', placement.nodeId)
+      .where('status', '=', 'up')
+      .where((eb) => eb(eb('allocated_cpu_milli', '+', request.cpuMilli), '<=', eb.ref('cpu_milli')))
+      .where((eb) => eb(eb('allocated_memory_mib', '+', request.memoryMib), '<=', eb.ref('memory_mib')))
+      .executeTakeFirst();
+    if (Number(node.numUpdatedRows) !== 1) throw new CapacityConflict();
+    const devices = placement.devices.map((d) => (d.milli === 1000 ? `${d.model}#${d.index}` : `${d.milli}m of ${d.model}#${d.index}`)).join(', ');
+    await transition(tx, job, {
+      to: 'scheduled',
+      reason: `placed on ${placement.nodeId}: ${devices}`,
+      at: now,
+      set: { node_id: placement.nodeId, scheduled_at: now },
     });
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type Transaction } from 'kysely';
 import pg from 'pg';
 import { initialMigration } from './migrations/0001-initial.js';
 import type { Database } from './schema.js';
@@ -64,8 +64,34 @@ export function openStore(options: OpenOptions): StoreHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', describe: path, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew; compiling SQL is a large share of a small query's cost on
+ * SQLite, and the control plane runs the same few dozen queries over and over. Statements are
+ * cached by their SQL text (bounded, oldest evicted).
+ */
+function withStatementCache(sqlite: SQLite.Database, limit = 500): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') {
+        return (source: string) => {
+          let statement = cache.get(source);
+          if (!statement) {
+            statement = target.prepare(source);
+            if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+            cache.set(source, statement);
+          }
+          return statement;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 class StaticMigrations implements MigrationProvider {
@@ -80,10 +106,17 @@ export async function migrate(store: StoreHandle, pgSchema?: string): Promise<vo
   if (store.dialect === 'postgres' && pgSchema) {
     await store.db.schema.createSchema(pgSchema).ifNotExists().execute();
   }
-  const migrator = new Migrator({ db: store.db, provider: new StaticMigrations(store.dialect) });
+  // Kysely looks for its bookkeeping tables in any schema unless told which: name ours, so another
+  // schema in the same database (another app, a parallel test run) is never mistaken for this one.
+  let migrationTableSchema: string | undefined;
+  if (store.dialect === 'postgres') {
+    const r = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(store.db);
+    migrationTableSchema = r.rows[0]?.schema ?? pgSchema ?? 'public';
+  }
+  const migrator = new Migrator({ db: store.db, provider: new StaticMigrations(store.dialect), migrationTableSchema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }

@@ -66,7 +66,7 @@ export async function createTestStore(dialect: Dialect, options: { poolSize?: nu
       },
     };
   }
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const schema = `t_${process.env.UNIDLE_TEST_RUN ?? 'adhoc'}_${randomBytes(5).toString('hex')}`;
   const store = openStore({ databaseUrl: PG_URL, pgSchema: schema, poolSize: options.poolSize });
   await migrate(store, schema);
   return {
@@ -83,10 +83,7 @@ export async function createTestStore(dialect: Dialect, options: { poolSize?: nu
     async dispose() {
       for (const s of extra) await s.close().catch(() => {});
       await store.close();
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
+      // The schema itself is dropped by the global teardown (test/support/global-setup.ts).
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
