@@ -21,6 +21,8 @@ import type { InventoryService } from './inventory-service.js';
 import { meterUpTo, releaseAllocations, StaleJobError, transition } from './job-lifecycle.js';
 import { requireAgent, type Principal } from './principal.js';
 
+const MAX_DURATION_SLACK_MS = 5000;
+
 export interface AgentServiceOptions {
   heartbeatIntervalMs: number;
   graceMs: number;
@@ -133,7 +135,11 @@ export class AgentService {
       });
     }
     for (const job of active) {
-      if (job.cancel_requested_at !== null && runningIds.includes(job.id)) stop.push({ jobId: job.id, reason: 'cancelled', graceMs: this.options.graceMs });
+      if (!runningIds.includes(job.id)) continue;
+      if (job.cancel_requested_at !== null) stop.push({ jobId: job.id, reason: 'cancelled', graceMs: this.options.graceMs });
+      // The agent enforces max duration itself; this catches an agent whose timer did not fire.
+      else if (job.started_at !== null && now > job.started_at + job.max_duration_ms + this.options.graceMs + MAX_DURATION_SLACK_MS)
+        stop.push({ jobId: job.id, reason: 'ran past its max duration', graceMs: this.options.graceMs });
     }
     for (const id of runningIds) {
       if (!activeIds.has(id)) stop.push({ jobId: id, reason: 'the control plane no longer runs this job here', graceMs: this.options.graceMs });
