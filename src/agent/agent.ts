@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { discoverDevices, hostResources, type ExecFn } from './gpu-discovery.js';
+import { discoverDevices, hostResources, simulatedHostResources, type ExecFn } from './gpu-discovery.js';
 import { JobAlreadyKnownError, JobRunner, type JobRunnerLogger } from './job-runner.js';
 import type { DeviceReport, FinishedReport, HeartbeatResponse, LogStream, RegisterRequest } from './protocol.js';
 import { AgentRequestError, AgentUnavailableError, ServerClient, isRetryable } from './server-client.js';
@@ -233,7 +233,7 @@ class Agent {
   }
 
   private async register(signal?: AbortSignal): Promise<void> {
-    const host = hostResources();
+    const host = this.options.simulate ? simulatedHostResources(this.devices.length) : hostResources();
     const req: RegisterRequest = {
       nodeName: this.options.nodeName,
       hostname: this.options.hostname ?? os.hostname(),

@@ -126,6 +126,17 @@ export interface HostResources {
   memoryMib: number;
 }
 
+/**
+ * A simulated node stands for a GPU server, not for the laptop it runs on: it announces the CPU and
+ * memory of a typical 8-GPU server share per GPU (DGX H100: 112 cores, 2 TiB for 8 GPUs → 14 cores
+ * and 256 GiB per GPU), so the demo's CPU defaults do not make 16 GPUs hold only 2 jobs.
+ */
+export function simulatedHostResources(gpus: number): HostResources {
+  const perGpu = { cpuMilli: 14_000, memoryMib: 256 * 1024 };
+  const real = hostResources();
+  return { cpuMilli: Math.max(real.cpuMilli, perGpu.cpuMilli * gpus), memoryMib: Math.max(real.memoryMib, perGpu.memoryMib * gpus) };
+}
+
 export function hostResources(): HostResources {
   return { cpuMilli: os.availableParallelism() * 1000, memoryMib: Math.floor(os.totalmem() / MIB) };
 }

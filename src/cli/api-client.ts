@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import type { Static } from 'typebox';
+import type * as S from '../api/schemas.js';
+import type { JobSubmission } from '../domain/job-spec.js';
+
+/** Response types come from the API's own TypeBox schemas, so the CLI cannot drift from the server. */
+export type Problem = Static<typeof S.Problem>;
+export type Job = Static<typeof S.Job>;
+export type JobDetail = Static<typeof S.JobDetail>;
+export type JobPage = Static<typeof S.JobPage>;
+export type LogPage = Static<typeof S.LogPage>;
+export type LogEntry = LogPage['entries'][number];
+export type Node = Static<typeof S.Node>;
+export type Device = Static<typeof S.Device>;
+export type Center = Static<typeof S.Center>;
+export type Tenant = Static<typeof S.Tenant>;
+export type Member = Static<typeof S.Member>;
+export type ApiKey = Static<typeof S.ApiKey>;
+export type CreatedApiKey = Static<typeof S.CreatedApiKey>;
+export type UsageReport = Static<typeof S.UsageReport>;
+export type UsageRow = UsageReport['rows'][number];
+export type JobStateName = Job['state'];
+export type MemberRoleName = Member['role'];
+
+export const TERMINAL_JOB_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'cancelled', 'lost'];
+export function isTerminalState(state: string): boolean {
+  return (TERMINAL_JOB_STATES as readonly string[]).includes(state);
+}
+
+/** The server answered with application/problem+json (or some other non-2xx). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly problems: { field: string; message: string }[];
+
+  constructor(status: number, problem: Partial<Problem> | undefined, fallback: string) {
+    const detail = problem?.detail ?? fallback;
+    super(detail);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = problem?.code ?? `http_${status}`;
+    this.detail = detail;
+    this.problems = Array.isArray(problem?.errors) ? problem.errors : [];
+  }
+
+  /** Input the caller can fix: the CLI exits 2 for these, like for bad flags. */
+  get isInputError(): boolean {
+    return [400, 409, 413, 415, 422].includes(this.status);
+  }
+}
+
+/** No HTTP answer at all: refused, reset, DNS, timeout. */
+export class ConnectionError extends Error {
+  readonly server: string;
+  readonly reason: string;
+  constructor(server: string, reason: string, options?: { cause?: unknown }) {
+    super(`cannot reach the Unidle server at ${server} (${reason})`, options);
+    this.name = 'ConnectionError';
+    this.server = server;
+    this.reason = reason;
+  }
+}
+
+export interface ApiClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  server: string;
+  apiKey?: string;
+  /** Per-attempt timeout; default 30 s. */
+  timeoutMs?: number;
+  /** Retries after network failures and 502/503/504, only for requests that are safe to repeat. Default 2. */
+  retries?: number;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined | null>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Whether repeating the request after a network failure is harmless (GETs, keyed submissions). */
+  idempotent?: boolean;
+}
+
+function networkReason(err: unknown): string {
+  let e: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let depth = 0; depth < 5 && e; depth++) {
+    if ((e as { name?: string }).name === 'TimeoutError') return 'timed out';
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && !code.startsWith('ABORT')) return code;
+    if (e instanceof Error && e !== err) message = e.message;
+    e = (e as { errors?: unknown[] }).errors?.[0] ?? (e as { cause?: unknown }).cause;
+  }
+  return message;
+}
+
+/**
+ * A small typed client of the Unidle HTTP API: global fetch, Bearer auth, JSON in and out, problem
+ * responses as ApiError, network failures as ConnectionError. Used by the CLI, tests and benchmarks.
+ */
+export class ApiClient {
+  readonly server: string;
+  private readonly apiKey: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ApiClientOptions) {
+    this.server = options.server.replace(/\/+$/, '');
+    this.apiKey = options.apiKey;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retries = options.retries ?? 2;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    const idempotent = options.idempotent ?? method === 'GET';
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.fetchImpl(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (err) {
+        const reason = networkReason(err);
+        // A refused connection means nothing is listening: say so at once rather than retrying.
+        if (idempotent && attempt < this.retries && reason !== 'ECONNREFUSED' && reason !== 'ENOTFOUND') {
+          await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+          continue;
+        }
+        throw new ConnectionError(this.server, reason, { cause: err });
+      }
+      if (idempotent && attempt < this.retries && [502, 503, 504].includes(res.status)) {
+        await res.body?.cancel();
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+        continue;
+      }
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (!res.ok) {
+        const problem = parsed && typeof parsed === 'object' ? (parsed as Partial<Problem>) : undefined;
+        throw new ApiError(res.status, problem, `${method} ${url.pathname} answered ${res.status} ${res.statusText}${text && !problem ? `: ${text.slice(0, 200)}` : ''}`);
+      }
+      return parsed as T;
+    }
+  }
+
+  // --- inventory
+  listCenters(): Promise<{ items: Center[] }> {
+    return this.request('GET', '/v1/centers');
+  }
+  listNodes(query: { centerId?: string } = {}): Promise<{ items: Node[] }> {
+    return this.request('GET', '/v1/nodes', { query });
+  }
+  getNode(idOrName: string): Promise<Node> {
+    return this.request('GET', `/v1/nodes/${encodeURIComponent(idOrName)}`);
+  }
+  setNodeCordon(idOrName: string, action: 'cordon' | 'drain' | 'uncordon', reason?: string): Promise<Node> {
+    return this.request('POST', `/v1/nodes/${encodeURIComponent(idOrName)}/${action}`, { body: reason ? { reason } : {} });
+  }
+
+  // --- tenants, members, keys
+  listTenants(): Promise<{ items: Tenant[] }> {
+    return this.request('GET', '/v1/tenants');
+  }
+  getTenant(idOrName: string): Promise<Tenant> {
+    return this.request('GET', `/v1/tenants/${encodeURIComponent(idOrName)}`);
+  }
+  createTenant(input: { name: string; displayName?: string }): Promise<Tenant> {
+    return this.request('POST', '/v1/tenants', { body: input });
+  }
+  listMembers(tenant: string): Promise<{ items: Member[] }> {
+    return this.request('GET', `/v1/tenants/${encodeURIComponent(tenant)}/members`);
+  }
+  addMember(tenant: string, input: { name: string; email?: string; role?: 'member' | 'tenant-admin' }): Promise<Member> {
+    return this.request('POST', `/v1/tenants/${encodeURIComponent(tenant)}/members`, { body: input });
+  }
+  listKeys(query: { tenantId?: string } = {}): Promise<{ items: ApiKey[] }> {
+    return this.request('GET', '/v1/keys', { query });
+  }
+  createKey(input: { name?: string; memberId?: string }): Promise<CreatedApiKey> {
+    return this.request('POST', '/v1/keys', { body: input });
+  }
+  revokeKey(id: string): Promise<ApiKey> {
+    return this.request('POST', `/v1/keys/${encodeURIComponent(id)}/revoke`, { body: {} });
+  }
+
+  // --- jobs
+  /** Submits a job; a key is always sent (a fresh UUID when none is given) so a retry cannot duplicate it. */
+  submitJob(body: JobSubmission, idempotencyKey: string = randomUUID()): Promise<Job> {
+    return this.request('POST', '/v1/jobs', { body, headers: { 'idempotency-key': idempotencyKey }, idempotent: true });
+  }
+  listJobs(query: { state?: string; tenantId?: string; nodeId?: string; limit?: number; cursor?: string } = {}): Promise<JobPage> {
+    return this.request('GET', '/v1/jobs', { query });
+  }
+  getJob(id: string): Promise<JobDetail> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+  cancelJob(id: string, reason?: string): Promise<Job> {
+    return this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`, { body: reason ? { reason } : {} });
+  }
+  jobLogs(id: string, query: { after?: number; limit?: number; stream?: 'stdout' | 'stderr' } = {}): Promise<LogPage> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/logs`, { query });
+  }
+
+  // --- usage
+  usage(query: { tenantId?: string; jobId?: string; from?: number; to?: number; groupBy?: string; period?: string } = {}): Promise<UsageReport> {
+    return this.request('GET', '/v1/usage', { query });
+  }
+}
