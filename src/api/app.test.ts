@@ -117,6 +117,28 @@ describe.each(dialects)('HTTP API on %s', (dialect) => {
     expect((await post('/v1/agent/heartbeat', demoKey, { nodeId: 'x', at: 0, running: [] })).statusCode).toBe(403);
   });
 
+  it('says who a key is and lets operators (only) make agent tokens that register nodes', async () => {
+    expect((await get('/v1/me', demoKey)).json()).toMatchObject({ role: 'tenant-admin', tenantName: 'demo' });
+    expect((await get('/v1/me', opKey)).json()).toMatchObject({ role: 'operator', tenantId: null });
+    expect((await post('/v1/centers/demo-center/agent-tokens', demoKey, {})).statusCode).toBe(403);
+    const token = await post('/v1/centers/demo-center/agent-tokens', opKey, { name: 'rack 7' });
+    expect(token.statusCode).toBe(201);
+    const { key } = token.json() as { key: string };
+    const reg = await post('/v1/agent/register', key, {
+      nodeName: 'rack7-node1',
+      hostname: 'rack7-node1',
+      agentVersion: 'test',
+      cpuMilli: 1000,
+      memoryMib: 1024,
+      devices: [{ index: 0, uuid: 'GPU-x', name: 'NVIDIA H200', model: 'H200', memoryMib: 143771 }],
+      runningJobIds: [],
+    });
+    expect(reg.statusCode).toBe(200);
+    expect((await get('/v1/nodes/rack7-node1', opKey)).json()).toMatchObject({ status: 'up', gpus: 1 });
+    // The agent token is no key for the tenant API.
+    expect((await get('/v1/jobs', key)).statusCode).toBe(403);
+  });
+
   it('lists with filters and a cursor, cancels, and cordons', async () => {
     for (let i = 0; i < 3; i++) await post('/v1/jobs', demoKey, { command: ['true'], gpus: 8, name: `n${i}` });
     const page1 = (await get('/v1/jobs?limit=2', demoKey)).json() as { items: { id: string }[]; nextCursor: string };

@@ -173,6 +173,19 @@ export const Member = Type.Object(
   { $id: 'Member' },
 );
 
+export const Me = Type.Object(
+  {
+    memberId: Type.String(),
+    name: Type.String(),
+    role: MemberRole,
+    tenantId: Nullable(Type.String()),
+    tenantName: Nullable(Type.String()),
+    centerId: Nullable(Type.String()),
+    keyId: Type.String(),
+  },
+  { $id: 'Me' },
+);
+
 const KeyFields = {
   id: Type.String(),
   name: Type.String(),

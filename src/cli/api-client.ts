@@ -17,6 +17,7 @@ export type Tenant = Static<typeof S.Tenant>;
 export type Member = Static<typeof S.Member>;
 export type ApiKey = Static<typeof S.ApiKey>;
 export type CreatedApiKey = Static<typeof S.CreatedApiKey>;
+export type Me = Static<typeof S.Me>;
 export type UsageReport = Static<typeof S.UsageReport>;
 export type UsageRow = UsageReport['rows'][number];
 export type JobStateName = Job['state'];
@@ -192,6 +193,12 @@ export class ApiClient {
   }
   createKey(input: { name?: string; memberId?: string }): Promise<CreatedApiKey> {
     return this.request('POST', '/v1/keys', { body: input });
+  }
+  createAgentToken(center: string, input: { name?: string } = {}): Promise<CreatedApiKey> {
+    return this.request('POST', `/v1/centers/${encodeURIComponent(center)}/agent-tokens`, { body: input });
+  }
+  me(): Promise<Me> {
+    return this.request('GET', '/v1/me');
   }
   revokeKey(id: string): Promise<ApiKey> {
     return this.request('POST', `/v1/keys/${encodeURIComponent(id)}/revoke`, { body: {} });

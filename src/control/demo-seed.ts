@@ -59,7 +59,6 @@ export async function seedDemo(control: ControlPlane, options: { adminKey?: stri
   }
   const operatorId = await ensureMember(db, clock, { name: 'operator', role: 'operator', tenantId: null, centerId: null });
   const demoAdminId = await ensureMember(db, clock, { name: 'demo-admin', role: 'tenant-admin', tenantId: tenant.id, centerId: null });
-  const agentId = await ensureMember(db, clock, { name: `agents@${centerName}`, role: 'agent', tenantId: null, centerId: center.id });
 
   const keyFor = async (memberId: string, preset: string | undefined, name: string): Promise<string | null> => {
     if (preset) {
@@ -73,6 +72,6 @@ export async function seedDemo(control: ControlPlane, options: { adminKey?: stri
   const operatorKey = await keyFor(operatorId, options.adminKey, 'bootstrap');
   const demoKey = await keyFor(demoAdminId, options.demoKey, 'bootstrap');
   // The local agents get a fresh token each start; older ones stay valid for agents started elsewhere.
-  const agentToken = (await control.keys.create('system', { memberId: agentId, name: `local agents ${new Date(clock.now()).toISOString()}` })).key;
+  const agentToken = (await control.keys.createAgentToken('system', center.id, `local agents ${new Date(clock.now()).toISOString()}`)).key;
   return { centerId: center.id, tenantId: tenant.id, operatorKey, demoKey, agentToken, created };
 }

@@ -134,6 +134,30 @@ export class KeyService {
     };
   }
 
+  /**
+   * An agent token for a center: the credential `unidle agent --token` needs on a GPU host. Agent
+   * tokens can only speak the agent protocol, and only for nodes of their center.
+   */
+  async createAgentToken(p: Principal | 'system', centerId: string, name?: string): Promise<CreatedKey> {
+    if (p !== 'system' && p.role !== 'operator') throw forbidden('only operators make agent tokens');
+    const center = await this.db.selectFrom('centers').select(['id', 'name']).where('id', '=', centerId).executeTakeFirst();
+    if (!center) throw notFound('center', centerId);
+    const memberName = `agents@${center.name}`;
+    let member = await this.db.selectFrom('members').select('id').where('role', '=', 'agent').where('center_id', '=', center.id).executeTakeFirst();
+    if (!member) {
+      const now = this.clock.now();
+      member = { id: newId('mem', now) };
+      await this.db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('members')
+          .values({ id: member!.id, tenant_id: null, center_id: center.id, name: memberName, email: null, role: 'agent', created_at: now, disabled_at: null })
+          .execute();
+        await appendEvent(tx, { at: now, type: 'member.created', subjectKind: 'member', subjectId: member!.id, actor: p === 'system' ? 'system' : p.memberId, message: `agent identity for ${center.name} created` });
+      });
+    }
+    return this.create(p, { memberId: member.id, name: name ?? `agent token for ${center.name}` });
+  }
+
   /** Whether a preset key is already stored (so `unidle up` can reuse UNIDLE_ADMIN_KEY across restarts). */
   async hasKey(key: string): Promise<boolean> {
     const parsed = parseKey(key);

@@ -99,7 +99,7 @@ export class UsageService {
       jobs,
       gpuMilliSeconds: Math.round(gpu / 1000),
       // Hours are for people; the integer milli-GPU-seconds are what prices attach to.
-      gpuHours: Math.round(gpu / 3_600_000) / 1000,
+      gpuHours: Math.round(gpu / 3_600) / 1_000_000,
       cpuMilliSeconds: Math.round(cpu / 1000),
       memoryMibSeconds: Math.round(mem / 1000),
     });

@@ -37,6 +37,26 @@ export function registerInventoryRoutes(app: App, control: ControlPlane): void {
     },
   );
 
+  app.post(
+    '/v1/centers/:id/agent-tokens',
+    {
+      schema: {
+        tags: ['inventory'],
+        summary: 'Make an agent token for a center (operator)',
+        description: 'The token `unidle agent --token` uses on a GPU host; it can only register and run nodes of this center. Shown once.',
+        params: S.IdParams,
+        body: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false })),
+        response: { 201: S.CreatedApiKey, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      requireOperator(p);
+      const center = await control.inventory.getCenter(request.params.id);
+      return reply.code(201).send(await control.keys.createAgentToken(p, center.id, request.body?.name));
+    },
+  );
+
   app.get(
     '/v1/nodes',
     {

@@ -7,6 +7,25 @@ import * as S from '../schemas.js';
 const problems = { 400: S.Problem, 401: S.Problem, 403: S.Problem, 404: S.Problem, 409: S.Problem, 422: S.Problem };
 
 export function registerTenantRoutes(app: App, control: ControlPlane): void {
+  app.get(
+    '/v1/me',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Who the API key belongs to',
+        response: {
+          200: S.Me,
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const tenant = p.tenantId ? await control.tenants.get(p, p.tenantId) : null;
+      return { memberId: p.memberId, name: p.name, role: p.role, tenantId: p.tenantId, tenantName: tenant?.name ?? null, centerId: p.centerId, keyId: p.keyId };
+    },
+  );
+
   app.get('/v1/tenants', { schema: { tags: ['tenants'], summary: 'Tenants you can see', response: { 200: Type.Object({ items: Type.Array(S.Tenant) }), ...problems } } }, async (request) => ({
     items: await control.tenants.list(principalOf(request)),
   }));

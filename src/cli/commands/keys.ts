@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { examples, jsonOption, wantsJson, resolveTenantId, type CliContext } from '../context.js';
 import { formatTime, renderTable } from '../format.js';
-import { printJson, writeLine } from '../io.js';
+import { printJson, UsageError, writeLine } from '../io.js';
 
 export function registerKeyCommands(program: Command, ctx: CliContext): void {
   const { io } = ctx;
@@ -32,9 +32,23 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .description('Create an API key, for yourself or (tenant admins, operators) for a member. The secret is shown only now.')
     .option('--member <id>', 'member id (default: you)')
     .option('--name <name>', 'a label, e.g. laptop or ci')
-    .addHelpText('after', examples(['unidle keys create --name laptop', 'unidle keys create --member mem_01J… --name ci --json | jq -r .key']))
-    .action(async (flags: { member?: string; name?: string }, cmd: Command) => {
-      const k = await (await ctx.client(cmd)).createKey({ memberId: flags.member, name: flags.name });
+    .option('--agent', 'an agent token for `unidle agent --token` on a GPU host (operators)')
+    .option('--center <center>', 'with --agent: the center (name or id); default: the only one')
+    .addHelpText(
+      'after',
+      examples(['unidle keys create --name laptop', 'unidle keys create --member mem_01J… --name ci --json | jq -r .key', 'unidle keys create --agent --center demo-center']),
+    )
+    .action(async (flags: { member?: string; name?: string; agent?: boolean; center?: string }, cmd: Command) => {
+      const client = await ctx.client(cmd);
+      if (flags.center && !flags.agent) throw new UsageError('--center only goes with --agent');
+      if (flags.agent && flags.member) throw new UsageError('--agent makes a token for a center, not a member: drop --member');
+      let center = flags.center;
+      if (flags.agent && !center) {
+        const { items } = await client.listCenters();
+        if (items.length !== 1) throw new UsageError(`say which center with --center (${items.map((c) => c.name).join(', ') || 'none exist yet'})`);
+        center = items[0]!.name;
+      }
+      const k = flags.agent ? await client.createAgentToken(center!, { name: flags.name }) : await client.createKey({ memberId: flags.member, name: flags.name });
       if (wantsJson(cmd)) return printJson(io, k);
       writeLine(io.stdout, k.key);
       writeLine(io.stderr, `created key ${k.id} (${k.name}) for ${k.memberName} (${k.role}); the secret above is shown only now — store it, e.g. export UNIDLE_API_KEY=…`);

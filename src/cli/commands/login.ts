@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ApiClient, type ApiKey, type Tenant } from '../api-client.js';
+import { ApiClient } from '../api-client.js';
 import { examples, jsonOption, type CliContext } from '../context.js';
 import { saveLogin } from '../config-file.js';
 import { printJson, UsageError, writeLine } from '../io.js';
@@ -13,28 +13,10 @@ export interface WhoAmI {
   keyId: string | null;
 }
 
-/**
- * Who a key belongs to. There is no /v1/me yet: the key's prefix (unk_<prefix>_…) is found in the keys
- * the caller can see, which always include their own.
- */
-export async function whoAmI(client: ApiClient, apiKey: string): Promise<WhoAmI> {
-  const { items: tenants } = await client.listTenants(); // also proves the key works
-  const prefix = /^unk_([0-9a-f]{12})_/.exec(apiKey)?.[1];
-  let mine: ApiKey | undefined;
-  try {
-    mine = prefix ? (await client.listKeys()).items.find((k) => k.prefix === prefix) : undefined;
-  } catch {
-    mine = undefined; // agents may not list keys; the key still works
-  }
-  const tenant: Tenant | undefined = mine?.tenantId ? tenants.find((t) => t.id === mine.tenantId) : undefined;
-  return {
-    server: client.server,
-    memberName: mine?.memberName ?? null,
-    role: mine?.role ?? null,
-    tenantId: mine?.tenantId ?? null,
-    tenantName: tenant?.name ?? null,
-    keyId: mine?.id ?? null,
-  };
+/** Who a key belongs to, as the server says (GET /v1/me). */
+export async function whoAmI(client: ApiClient, _apiKey: string): Promise<WhoAmI> {
+  const me = await client.me();
+  return { server: client.server, memberName: me.name, role: me.role, tenantId: me.tenantId, tenantName: me.tenantName, keyId: me.keyId };
 }
 
 export function registerLoginCommand(program: Command, ctx: CliContext): void {
