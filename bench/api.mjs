@@ -11,9 +11,11 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { resolveConfig } from '../dist/server/config.js';
-import { startServer } from '../dist/server/server.js';
+import { ControlPlane } from '../dist/control/control-plane.js';
 import { seedDemo } from '../dist/control/demo-seed.js';
+import { systemClock } from '../dist/domain/clock.js';
+import { bestFitPolicy } from '../dist/scheduler/best-fit-policy.js';
+import { migrate, openStore } from '../dist/store/database.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -74,23 +76,41 @@ async function submitLoad(url, key, total, prefix) {
   };
 }
 
+/**
+ * The server runs in its own process (`unidle serve`), as in production, so the load generator does
+ * not steal its event loop; the database is seeded first through the same code `unidle up` uses.
+ */
 async function benchDatabase(name) {
   const dataDir = mkdtempSync(join(tmpdir(), 'unidle-bench-'));
   const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const env = { ...process.env, UNIDLE_METERING_MS: '10000' };
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const env = { ...process.env, UNIDLE_PORT: String(port), UNIDLE_DATA_DIR: dataDir, UNIDLE_LOG_LEVEL: 'warn' };
   if (name === 'postgres') Object.assign(env, { DATABASE_URL: PG_URL, UNIDLE_PG_SCHEMA: schema });
   else delete env.DATABASE_URL;
-  const config = resolveConfig({ port: '0', dataDir, logLevel: 'warn' }, env);
-  const server = await startServer(config);
+  const store = openStore({ databaseUrl: env.DATABASE_URL, sqlitePath: join(dataDir, 'unidle.db'), pgSchema: env.UNIDLE_PG_SCHEMA });
+  await migrate(store, env.UNIDLE_PG_SCHEMA);
+  const control = new ControlPlane(store, systemClock, controlOptions(), { info() {}, warn() {}, error() {}, debug() {} });
+  const seed = await seedDemo(control, {});
+  await store.close();
+  const child = spawn(process.execPath, [join(root, 'bin/unidle.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
   try {
-    const seed = await seedDemo(server.control, {});
-    await registerNodes(server.url, seed.agentToken, 4);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) break;
+      } catch {}
+      if (Date.now() > deadline) throw new Error('unidle serve did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await registerNodes(url, seed.agentToken, 4);
     // Warm up JIT, caches and connections before measuring.
-    await submitLoad(server.url, seed.demoKey, Math.min(300, REQUESTS), 'warmup');
-    const result = await submitLoad(server.url, seed.demoKey, REQUESTS, 'bench');
-    return { database: name, ...result };
+    await submitLoad(url, seed.demoKey, Math.min(300, REQUESTS), 'warmup');
+    const result = await submitLoad(url, seed.demoKey, REQUESTS, 'bench');
+    return { database: name, server: 'unidle serve (separate process)', ...result };
   } finally {
-    await server.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
     if (name === 'postgres') {
       const client = new pg.Client({ connectionString: PG_URL });
@@ -99,6 +119,17 @@ async function benchDatabase(name) {
       await client.end();
     }
   }
+}
+
+function controlOptions() {
+  return {
+    policy: bestFitPolicy(),
+    agent: { heartbeatIntervalMs: 1000, graceMs: 10000, maxLogChunkBytes: 1 << 20 },
+    monitor: { heartbeatTimeoutMs: 15000, unconfirmedJobTimeoutMs: 60000 },
+    scheduleIntervalMs: 1000,
+    meteringIntervalMs: 10000,
+    monitorIntervalMs: 1000,
+  };
 }
 
 async function restingMemory() {
