@@ -26,6 +26,8 @@ export interface AppOptions {
   version: string;
   /** pino options or false; tests pass false. */
   logger?: boolean | object;
+  /** Where server-side failures (500s) are reported; callers' mistakes (4xx) are not logged. */
+  errorLog?: { error(obj: object, msg?: string): void };
   /** Largest accepted body. Above the job limits on purpose, so oversize fields get a field-level answer. */
   bodyLimit?: number;
 }
@@ -80,7 +82,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   app.setErrorHandler((err, request, reply) => {
     const error = toUnidleError(err as Error);
-    if (error.code === 'internal') request.log.error({ err }, 'unhandled error');
+    if (error.code === 'internal') (options.errorLog ?? request.log).error({ err, method: request.method, url: request.url }, 'request failed');
     return sendProblem(reply, error, request);
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new UnidleError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs`), request));

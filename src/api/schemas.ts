@@ -69,6 +69,7 @@ const JobFields = {
   env: Type.Record(Type.String(), Type.String()),
   workingDir: Nullable(Type.String()),
   nodeId: Nullable(Type.String()),
+  nodeName: Nullable(Type.String()),
   exitCode: Nullable(Type.Integer()),
   signal: Nullable(Type.String()),
   createdAt: EpochMs,
@@ -83,7 +84,7 @@ export const Job = Type.Object(JobFields, { $id: 'Job' });
 export const JobDetail = Type.Object(
   {
     ...JobFields,
-    allocations: Type.Array(Type.Object({ nodeId: Type.String(), deviceIndex: Type.Integer(), model: Type.String(), gpuMilli: Type.Integer() })),
+    allocations: Type.Array(Type.Object({ nodeId: Type.String(), nodeName: Type.String(), deviceIndex: Type.Integer(), model: Type.String(), gpuMilli: Type.Integer() })),
     transitions: Type.Array(Type.Object({ from: Nullable(JobStateSchema), to: JobStateSchema, reason: Type.String(), at: EpochMs })),
     usage: Type.Object({
       gpuMilliSeconds: Type.Integer(),

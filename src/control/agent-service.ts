@@ -170,7 +170,7 @@ export class AgentService {
       const startedAt = Math.min(r.startedAt, now);
       await transition(tx, job, {
         to: 'running',
-        reason: `started on ${r.nodeId} (pid ${r.pid})`,
+        reason: `started on ${(await tx.selectFrom('nodes').select('name').where('id', '=', r.nodeId).executeTakeFirst())?.name ?? r.nodeId} (pid ${r.pid})`,
         at: now,
         set: { started_at: startedAt, confirmed_until: startedAt, metered_until: startedAt },
       });

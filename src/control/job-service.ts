@@ -15,6 +15,7 @@ import { scopeTenant, type Principal } from './principal.js';
 
 export interface JobAllocationView {
   nodeId: string;
+  nodeName: string;
   deviceIndex: number;
   model: string;
   gpuMilli: number;
@@ -39,6 +40,7 @@ export interface JobView {
   env: Record<string, string>;
   workingDir: string | null;
   nodeId: string | null;
+  nodeName: string | null;
   exitCode: number | null;
   signal: string | null;
   createdAt: number;
@@ -76,7 +78,7 @@ export interface LogEntry {
   text: string;
 }
 
-export function toJobView(row: JobsTable): JobView {
+export function toJobView(row: JobsTable & { node_name?: string | null }): JobView {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -96,6 +98,7 @@ export function toJobView(row: JobsTable): JobView {
     env: JSON.parse(row.env) as Record<string, string>,
     workingDir: row.working_dir,
     nodeId: row.node_id,
+    nodeName: row.node_name ?? null,
     exitCode: row.exit_code,
     signal: row.signal,
     createdAt: row.created_at,
@@ -245,8 +248,14 @@ export class JobService {
     return { job: toJobView(prior), created: false };
   }
 
-  private async visibleRow(p: Principal, id: string): Promise<JobsTable> {
-    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  private async visibleRow(p: Principal, id: string): Promise<JobsTable & { node_name: string | null }> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .leftJoin('nodes', 'nodes.id', 'jobs.node_id')
+      .selectAll('jobs')
+      .select('nodes.name as node_name')
+      .where('jobs.id', '=', id)
+      .executeTakeFirst();
     if (!row) throw notFound('job', id);
     if (p.role !== 'operator' && row.tenant_id !== p.tenantId) throw notFound('job', id);
     return row;
@@ -269,7 +278,7 @@ export class JobService {
     ]);
     return {
       ...toJobView(row),
-      allocations: allocations.map((a: AllocationsTable) => ({ nodeId: a.node_id, deviceIndex: a.device_index, model: a.model, gpuMilli: a.gpu_milli })),
+      allocations: allocations.map((a: AllocationsTable) => ({ nodeId: a.node_id, nodeName: row.node_name ?? a.node_id, deviceIndex: a.device_index, model: a.model, gpuMilli: a.gpu_milli })),
       transitions: events.map((e) => {
         const d = JSON.parse(e.data) as { from: JobState | null; to: JobState; reason: string };
         return { from: d.from, to: d.to, reason: d.reason, at: e.at };
@@ -288,13 +297,19 @@ export class JobService {
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalid('limit', 'must be 1–500');
     for (const s of filter.state ?? []) if (!(JOB_STATES as readonly string[]).includes(s)) throw invalid('state', `unknown state "${s}"; states are ${JOB_STATES.join(', ')}`);
-    let q = this.db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(limit + 1);
-    if (tenantId) q = q.where('tenant_id', '=', tenantId);
-    if (filter.state && filter.state.length > 0) q = q.where('state', 'in', filter.state);
-    if (filter.nodeId) q = q.where('node_id', '=', filter.nodeId);
-    if (filter.createdAfter !== undefined) q = q.where('created_at', '>=', filter.createdAfter);
-    if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
-    if (filter.cursor) q = q.where('id', '<', decodeCursor(filter.cursor));
+    let q = this.db
+      .selectFrom('jobs')
+      .leftJoin('nodes', 'nodes.id', 'jobs.node_id')
+      .selectAll('jobs')
+      .select('nodes.name as node_name')
+      .orderBy('jobs.id', 'desc')
+      .limit(limit + 1);
+    if (tenantId) q = q.where('jobs.tenant_id', '=', tenantId);
+    if (filter.state && filter.state.length > 0) q = q.where('jobs.state', 'in', filter.state);
+    if (filter.nodeId) q = q.where('jobs.node_id', '=', filter.nodeId);
+    if (filter.createdAfter !== undefined) q = q.where('jobs.created_at', '>=', filter.createdAfter);
+    if (filter.createdBefore !== undefined) q = q.where('jobs.created_at', '<', filter.createdBefore);
+    if (filter.cursor) q = q.where('jobs.id', '<', decodeCursor(filter.cursor));
     const rows = await q.execute();
     const page = rows.slice(0, limit);
     return { items: page.map(toJobView), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };

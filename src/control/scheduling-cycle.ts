@@ -38,14 +38,15 @@ export class SchedulingCycle {
     const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0 };
     if (queued.length === 0) return result;
     const snapshot = await this.inventory.snapshot();
-    const decisions: Array<{ job: JobsTable; request: PlacementRequest; placement: Placement }> = [];
+    const decisions: Array<{ job: JobsTable; request: PlacementRequest; placement: Placement; nodeName: string }> = [];
+    const names = new Map(snapshot.nodes.map((n) => [n.id, n.name]));
     const pending: Array<{ id: string; reason: string }> = [];
     for (const job of queued) {
       const request = requestOf(job);
       const decision = this.policy.place(request, snapshot);
       if (decision.placed) {
         reserve(snapshot, request, decision.placement);
-        decisions.push({ job, request, placement: decision.placement });
+        decisions.push({ job, request, placement: decision.placement, nodeName: names.get(decision.placement.nodeId) ?? decision.placement.nodeId });
       } else {
         const reason = `pending: ${describePending(decision.reasons)}`;
         if (reason !== job.state_reason) pending.push({ id: job.id, reason });
@@ -58,7 +59,7 @@ export class SchedulingCycle {
       const chunk = decisions.slice(i, i + COMMIT_CHUNK);
       try {
         await this.db.transaction().execute(async (tx) => {
-          for (const d of chunk) await this.commit(tx, d.job, d.request, d.placement);
+          for (const d of chunk) await this.commit(tx, d.job, d.request, d.placement, d.nodeName);
         });
         result.placed += chunk.length;
       } catch (err) {
@@ -67,7 +68,7 @@ export class SchedulingCycle {
         if (chunk.length > 1) {
           for (const d of chunk) {
             try {
-              await this.db.transaction().execute((tx) => this.commit(tx, d.job, d.request, d.placement));
+              await this.db.transaction().execute((tx) => this.commit(tx, d.job, d.request, d.placement, d.nodeName));
               result.placed++;
             } catch (inner) {
               if (!(inner instanceof CapacityConflict) && !(inner instanceof StaleJobError)) throw inner;
@@ -84,7 +85,7 @@ export class SchedulingCycle {
     return result;
   }
 
-  private async commit(tx: Tx, job: JobsTable, request: PlacementRequest, placement: Placement): Promise<void> {
+  private async commit(tx: Tx, job: JobsTable, request: PlacementRequest, placement: Placement, nodeName: string): Promise<void> {
     const now = this.clock.now();
     for (const grant of placement.devices) {
       const taken = await tx
@@ -124,7 +125,7 @@ export class SchedulingCycle {
     const devices = placement.devices.map((d) => (d.milli === 1000 ? `${d.model}#${d.index}` : `${d.milli}m of ${d.model}#${d.index}`)).join(', ');
     await transition(tx, job, {
       to: 'scheduled',
-      reason: `placed on ${placement.nodeId}: ${devices}`,
+      reason: `placed on ${nodeName}: ${devices}`,
       at: now,
       set: { node_id: placement.nodeId, scheduled_at: now },
     });

@@ -49,10 +49,7 @@ export async function startServer(config: ServerConfig, options: { clock?: Clock
     },
     logger,
   );
-  const app = await buildApp({ control, version: unidleVersion(), logger: false });
-  app.addHook('onError', async (request, _reply, err) => {
-    if ((err as { statusCode?: number }).statusCode === undefined || (err as { statusCode?: number }).statusCode! >= 500) logger.error({ err, url: request.url }, 'request failed');
-  });
+  const app = await buildApp({ control, version: unidleVersion(), errorLog: logger });
   await control.start();
   let address: string;
   try {

@@ -57,7 +57,7 @@ function describeJob(job: JobDetail): string {
   ];
   if (job.workingDir) fields.push(['Working dir', job.workingDir]);
   if (Object.keys(job.env).length) fields.push(['Env', Object.entries(job.env).map(([k, v]) => `${k}=${v}`).join(' ')]);
-  fields.push(['Node', job.nodeId ?? '-']);
+  fields.push(['Node', job.nodeName ?? job.nodeId ?? '-']);
   fields.push(['Created', formatTime(job.createdAt)]);
   if (job.startedAt !== null) fields.push(['Started', formatTime(job.startedAt)]);
   if (job.endedAt !== null) fields.push(['Ended', formatTime(job.endedAt)]);
@@ -70,7 +70,7 @@ function describeJob(job: JobDetail): string {
   lines.push('', 'Devices:');
   lines.push(
     job.allocations.length
-      ? indent(renderTable(['NODE', 'DEVICE', 'MODEL', 'SHARE'], job.allocations.map((a) => [a.nodeId, a.deviceIndex, a.model, jobGpuText({ gpuMilli: a.gpuMilli, gpus: null })])))
+      ? indent(renderTable(['NODE', 'DEVICE', 'MODEL', 'SHARE'], job.allocations.map((a) => [a.nodeName, a.deviceIndex, a.model, jobGpuText({ gpuMilli: a.gpuMilli, gpus: null })])))
       : '  (none)',
   );
   lines.push('', 'Transitions:');
