@@ -14,7 +14,8 @@ import pg from 'pg';
 import { ControlPlane } from '../dist/control/control-plane.js';
 import { seedDemo } from '../dist/control/demo-seed.js';
 import { systemClock } from '../dist/domain/clock.js';
-import { bestFitPolicy } from '../dist/scheduler/best-fit-policy.js';
+import { resolveConfig } from '../dist/server/config.js';
+import { controlOptions } from '../dist/server/server.js';
 import { migrate, openStore } from '../dist/store/database.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,7 +90,7 @@ async function benchDatabase(name) {
   else delete env.DATABASE_URL;
   const store = openStore({ databaseUrl: env.DATABASE_URL, sqlitePath: join(dataDir, 'unidle.db'), pgSchema: env.UNIDLE_PG_SCHEMA });
   await migrate(store, env.UNIDLE_PG_SCHEMA);
-  const control = new ControlPlane(store, systemClock, controlOptions(), { info() {}, warn() {}, error() {}, debug() {} });
+  const control = new ControlPlane(store, systemClock, controlOptions(resolveConfig({}, {})), { info() {}, warn() {}, error() {}, debug() {} });
   const seed = await seedDemo(control, {});
   await store.close();
   const child = spawn(process.execPath, [join(root, 'bin/unidle.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -119,17 +120,6 @@ async function benchDatabase(name) {
       await client.end();
     }
   }
-}
-
-function controlOptions() {
-  return {
-    policy: bestFitPolicy(),
-    agent: { heartbeatIntervalMs: 1000, graceMs: 10000, maxLogChunkBytes: 1 << 20 },
-    monitor: { heartbeatTimeoutMs: 15000, unconfirmedJobTimeoutMs: 60000 },
-    scheduleIntervalMs: 1000,
-    meteringIntervalMs: 10000,
-    monitorIntervalMs: 1000,
-  };
 }
 
 async function restingMemory() {

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../src/control/control-plane.js';
 import { seedDemo } from '../src/control/demo-seed.js';
 import { systemClock } from '../src/domain/clock.js';
-import { bestFitPolicy } from '../src/scheduler/best-fit-policy.js';
+import { resolveConfig } from '../src/server/config.js';
+import { controlOptions } from '../src/server/server.js';
 import { createTestStore, testDialects, type TestStore } from '../src/test-support/databases.js';
 import { silentLogger } from '../src/test-support/control-harness.js';
 import { freePort, runCli, waitUntil, type Proc } from './support/processes.js';
@@ -29,19 +30,7 @@ describe.each(dialects)('crash recovery on %s', (dialect) => {
 
   it('loses no job and no usage when the server is SIGKILLed mid-run', async () => {
     ts = await createTestStore(dialect);
-    const seeding = new ControlPlane(
-      ts.store,
-      systemClock,
-      {
-        policy: bestFitPolicy(),
-        agent: { heartbeatIntervalMs: 200, graceMs: 1000, maxLogChunkBytes: 1 << 20 },
-        monitor: { heartbeatTimeoutMs: 15_000, unconfirmedJobTimeoutMs: 60_000 },
-        scheduleIntervalMs: 1000,
-        meteringIntervalMs: 1000,
-        monitorIntervalMs: 1000,
-      },
-      silentLogger,
-    );
+    const seeding = new ControlPlane(ts.store, systemClock, controlOptions(resolveConfig({}, {})), silentLogger);
     const seed = await seedDemo(seeding, {});
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;

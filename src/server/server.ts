@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp, type App } from '../api/app.js';
-import { ControlPlane } from '../control/control-plane.js';
+import { ControlPlane, type ControlPlaneOptions } from '../control/control-plane.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { createPolicy } from '../scheduler/policy-registry.js';
 import { migrate, openStore, type StoreHandle } from '../store/database.js';
@@ -26,6 +26,18 @@ export function unidleVersion(): string {
   }
 }
 
+/** The control plane's knobs as the configuration sets them (tests and benchmarks start from here too). */
+export function controlOptions(config: ServerConfig): ControlPlaneOptions {
+  return {
+    policy: createPolicy(config.policy),
+    agent: { heartbeatIntervalMs: config.heartbeatIntervalMs, graceMs: config.graceMs, maxLogChunkBytes: 1024 * 1024 },
+    monitor: { heartbeatTimeoutMs: config.heartbeatTimeoutMs, unconfirmedJobTimeoutMs: config.unconfirmedJobTimeoutMs },
+    scheduleIntervalMs: config.scheduleIntervalMs,
+    meteringIntervalMs: config.meteringIntervalMs,
+    monitorIntervalMs: config.monitorIntervalMs,
+  };
+}
+
 /** The composition root of the control plane: store + core + API, wired and listening. */
 export async function startServer(config: ServerConfig, options: { clock?: Clock; logger?: pino.Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
@@ -36,19 +48,7 @@ export async function startServer(config: ServerConfig, options: { clock?: Clock
     await store.close();
     throw err;
   }
-  const control = new ControlPlane(
-    store,
-    options.clock ?? systemClock,
-    {
-      policy: createPolicy(config.policy),
-      agent: { heartbeatIntervalMs: config.heartbeatIntervalMs, graceMs: config.graceMs, maxLogChunkBytes: 1024 * 1024 },
-      monitor: { heartbeatTimeoutMs: config.heartbeatTimeoutMs, unconfirmedJobTimeoutMs: config.unconfirmedJobTimeoutMs },
-      scheduleIntervalMs: config.scheduleIntervalMs,
-      meteringIntervalMs: config.meteringIntervalMs,
-      monitorIntervalMs: config.monitorIntervalMs,
-    },
-    logger,
-  );
+  const control = new ControlPlane(store, options.clock ?? systemClock, controlOptions(config), logger);
   const app = await buildApp({ control, version: unidleVersion(), errorLog: logger });
   await control.start();
   let address: string;

@@ -2,7 +2,8 @@ import { ControlPlane } from '../control/control-plane.js';
 import { seedDemo, type SeedResult } from '../control/demo-seed.js';
 import type { Principal } from '../control/principal.js';
 import { ManualClock } from '../domain/clock.js';
-import { bestFitPolicy } from '../scheduler/best-fit-policy.js';
+import { resolveConfig } from '../server/config.js';
+import { controlOptions } from '../server/server.js';
 import type { DeviceReport, RegisterRequest } from '../agent/protocol.js';
 import { createTestStore, type TestStore } from './databases.js';
 import type { Dialect } from '../store/database.js';
@@ -32,19 +33,8 @@ export function registration(nodeName: string, devices: DeviceReport[], extra: P
 export async function createHarness(dialect: Dialect, options: { start?: number } = {}): Promise<Harness> {
   const ts = await createTestStore(dialect);
   const clock = new ManualClock(options.start ?? Date.UTC(2026, 10, 28, 12, 0, 0));
-  const control = new ControlPlane(
-    ts.store,
-    clock,
-    {
-      policy: bestFitPolicy(),
-      agent: { heartbeatIntervalMs: 1000, graceMs: 2000, maxLogChunkBytes: 1024 * 1024 },
-      monitor: { heartbeatTimeoutMs: 15_000, unconfirmedJobTimeoutMs: 60_000 },
-      scheduleIntervalMs: 1000,
-      meteringIntervalMs: 10_000,
-      monitorIntervalMs: 1000,
-    },
-    silentLogger,
-  );
+  // Short grace so cancel tests read clearly; everything else as configured by default.
+  const control = new ControlPlane(ts.store, clock, controlOptions(resolveConfig({}, { UNIDLE_GRACE_MS: '2000' })), silentLogger);
   const seed = await seedDemo(control, {});
   const operator = await control.keys.authenticate(seed.operatorKey!);
   const demo = await control.keys.authenticate(seed.demoKey!);
