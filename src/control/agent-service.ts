@@ -28,6 +28,8 @@ export interface AgentServiceOptions {
   graceMs: number;
   /** Largest log chunk accepted, bytes. */
   maxLogChunkBytes: number;
+  /** Output kept per job and stream; the rest is acknowledged and dropped. */
+  maxLogBytesPerStream: number;
 }
 
 /** What happened to a finished job, decided from how its process ended. */
@@ -194,10 +196,19 @@ export class AgentService {
         .limit(1)
         .executeTakeFirst();
       const end = last ? last.offset + last.length : 0;
+      // Past the cap the bytes are acknowledged and dropped, so a chatty job cannot fill the database
+      // and its agent still moves on to report the finish.
+      if (end >= this.options.maxLogBytesPerStream) {
+        if (end === this.options.maxLogBytesPerStream) {
+          const note = Buffer.from(`\n[unidle: output truncated after ${this.options.maxLogBytesPerStream} bytes]\n`);
+          await tx.insertInto('job_logs').values({ job_id: jobId, stream: chunk.stream, offset: end, length: note.length, data: note, created_at: this.clock.now() }).execute();
+        }
+        return { nextOffset: Math.max(chunk.offset + data.length, end) };
+      }
       if (chunk.offset > end) return { nextOffset: end };
       const skip = end - chunk.offset;
       if (skip >= data.length) return { nextOffset: end };
-      const fresh = data.subarray(skip);
+      const fresh = data.subarray(skip, skip + Math.min(data.length - skip, this.options.maxLogBytesPerStream - end));
       await tx
         .insertInto('job_logs')
         .values({ job_id: jobId, stream: chunk.stream, offset: end, length: fresh.length, data: fresh, created_at: this.clock.now() })
@@ -246,6 +257,6 @@ export class AgentService {
   }
 
   static defaults(): AgentServiceOptions {
-    return { heartbeatIntervalMs: 1000, graceMs: JOB_LIMITS.defaultGraceMs, maxLogChunkBytes: 1024 * 1024 };
+    return { heartbeatIntervalMs: 1000, graceMs: JOB_LIMITS.defaultGraceMs, maxLogChunkBytes: 1024 * 1024, maxLogBytesPerStream: 64 * 1024 * 1024 };
   }
 }

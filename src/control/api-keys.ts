@@ -21,10 +21,16 @@ export function mintKey(): MintedKey {
   return { key, prefix, hash: hashKey(key) };
 }
 
-/** Accepts an operator-supplied key (UNIDLE_ADMIN_KEY…) if it has the right form, so it can be stored. */
+/**
+ * The row prefix of a key. Minted keys carry theirs; an operator may also bring their own secret
+ * (UNIDLE_ADMIN_KEY=…) of any form, whose prefix is then derived from its hash. Too short or
+ * whitespace-bearing secrets are refused: they would be guessable or break the Authorization header.
+ */
 export function parseKey(key: string): { prefix: string } | undefined {
-  const m = /^unk_([0-9a-f]{12})_([A-Za-z0-9_-]{16,})$/.exec(key);
-  return m ? { prefix: m[1]! } : undefined;
+  const minted = /^unk_([0-9a-f]{12})_([A-Za-z0-9_-]{16,})$/.exec(key);
+  if (minted) return { prefix: minted[1]! };
+  if (key.length < 16 || key.length > 512 || /[\s\x00-\x1f]/.test(key)) return undefined;
+  return { prefix: `h${hashKey(key).slice(0, 11)}` };
 }
 
 export function sameHash(a: string, b: string): boolean {
@@ -34,5 +40,5 @@ export function sameHash(a: string, b: string): boolean {
 }
 
 export function keyFormatHelp(): string {
-  return 'keys look like unk_<12 hex>_<at least 16 base64url characters>; make one with `unidle keys create` or leave the variable unset';
+  return 'a key is 16–512 characters without spaces (minted keys look like unk_<12 hex>_<secret>); make one with `unidle keys create` or leave the variable unset';
 }

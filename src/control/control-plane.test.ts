@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, registration, simulatedDevices, type Harness } from '../test-support/control-harness.js';
 import { testDialects } from '../test-support/databases.js';
 import { UnidleError } from '../domain/errors.js';
+import { AgentService } from './agent-service.js';
 
 const dialects = await testDialects();
 
@@ -206,6 +207,21 @@ describe.each(dialects)('control plane on %s', (dialect) => {
     expect(seen).toEqual(['j6', 'j5', 'j4', 'j3', 'j2', 'j1', 'j0']);
     expect((await h.control.jobs.list(h.demo, { state: ['running'] })).items).toHaveLength(0);
     await expect(h.control.jobs.list(h.demo, { cursor: 'garbage' })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('caps the output kept per job, acknowledging the rest so the agent moves on', async () => {
+    const agents = new AgentService(h.ts.store.db, h.clock, h.control.inventory, { ...AgentService.defaults(), maxLogBytesPerStream: 1024 });
+    const { job } = await h.control.jobs.submit(h.demo, { command: ['yes'], gpuMilli: 100 });
+    await h.control.scheduling.run();
+    const chunk = (offset: number, size: number) => agents.appendLog(h.agent, job.id, { nodeId, stream: 'stdout', offset, dataBase64: Buffer.alloc(size, 'y').toString('base64') });
+    expect((await chunk(0, 1000)).nextOffset).toBe(1000);
+    expect((await chunk(1000, 1000)).nextOffset).toBe(1024);
+    expect((await chunk(1024, 976)).nextOffset).toBe(2000);
+    expect((await chunk(2000, 5000)).nextOffset).toBe(7000);
+    const text = (await h.control.jobs.logs(h.demo, job.id, {})).entries.map((e) => e.text).join('');
+    expect(text.startsWith('y'.repeat(1024))).toBe(true);
+    expect(text).toContain('output truncated after 1024 bytes');
+    expect(text.length).toBeLessThan(1100);
   });
 
   it('places nothing on cordoned nodes', async () => {

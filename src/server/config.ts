@@ -17,6 +17,7 @@ export interface ServerConfig {
   scheduleIntervalMs: number;
   meteringIntervalMs: number;
   monitorIntervalMs: number;
+  maxLogBytesPerStream: number;
   logLevel: string;
 }
 
@@ -59,6 +60,7 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
     scheduleIntervalMs: intFrom('UNIDLE_SCHEDULE_MS', env.UNIDLE_SCHEDULE_MS, 1000, 10),
     meteringIntervalMs: intFrom('UNIDLE_METERING_MS', env.UNIDLE_METERING_MS, 10_000, 10),
     monitorIntervalMs: intFrom('UNIDLE_MONITOR_MS', env.UNIDLE_MONITOR_MS, 1000, 10),
+    maxLogBytesPerStream: intFrom('UNIDLE_MAX_LOG_BYTES', env.UNIDLE_MAX_LOG_BYTES, 64 * 1024 * 1024, 1024),
     logLevel: flags.logLevel ?? env.UNIDLE_LOG_LEVEL ?? 'info',
   };
 }

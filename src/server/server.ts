@@ -30,7 +30,7 @@ export function unidleVersion(): string {
 export function controlOptions(config: ServerConfig): ControlPlaneOptions {
   return {
     policy: createPolicy(config.policy),
-    agent: { heartbeatIntervalMs: config.heartbeatIntervalMs, graceMs: config.graceMs, maxLogChunkBytes: 1024 * 1024 },
+    agent: { heartbeatIntervalMs: config.heartbeatIntervalMs, graceMs: config.graceMs, maxLogChunkBytes: 1024 * 1024, maxLogBytesPerStream: config.maxLogBytesPerStream },
     monitor: { heartbeatTimeoutMs: config.heartbeatTimeoutMs, unconfirmedJobTimeoutMs: config.unconfirmedJobTimeoutMs },
     scheduleIntervalMs: config.scheduleIntervalMs,
     meteringIntervalMs: config.meteringIntervalMs,
