@@ -106,11 +106,19 @@ export class AgentService {
       if (runningIds.length > 0) {
         await tx
           .updateTable('jobs')
-          .set({ confirmed_until: confirmedAt })
+          .set((eb) => ({
+            // Never move the billing confirmation backwards (a delayed heartbeat arriving late).
+            confirmed_until: eb
+              .case()
+              .when(eb.or([eb('confirmed_until', 'is', null), eb('confirmed_until', '<', confirmedAt)]))
+              .then(confirmedAt)
+              .else(eb.ref('confirmed_until'))
+              .end(),
+            last_seen_at: now,
+          }))
           .where('id', 'in', runningIds)
           .where('node_id', '=', node.id)
           .where('state', '=', 'running')
-          .where((eb) => eb.or([eb('confirmed_until', 'is', null), eb('confirmed_until', '<', confirmedAt)]))
           .execute();
       }
     });
@@ -174,7 +182,7 @@ export class AgentService {
         to: 'running',
         reason: `started on ${(await tx.selectFrom('nodes').select('name').where('id', '=', r.nodeId).executeTakeFirst())?.name ?? r.nodeId} (pid ${r.pid})`,
         at: now,
-        set: { started_at: startedAt, confirmed_until: startedAt, metered_until: startedAt },
+        set: { started_at: startedAt, confirmed_until: startedAt, metered_until: startedAt, last_seen_at: now },
       });
       return { state: 'running' as JobState };
     });

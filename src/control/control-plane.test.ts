@@ -128,6 +128,27 @@ describe.each(dialects)('control plane on %s', (dialect) => {
     expect((await h.control.inventory.getNode(nodeId)).status).toBe('up');
   });
 
+  it('loses a job its agent stopped listing, but not one listed by an agent whose clock is behind', async () => {
+    const forgotten = await h.control.jobs.submit(h.demo, { command: ['sleep', '1000'], gpus: 1 });
+    const skewed = await h.control.jobs.submit(h.demo, { command: ['sleep', '1000'], gpus: 1 });
+    await h.control.scheduling.run();
+    const behind = 120_000; // the agent's clock runs two minutes slow
+    const t0 = h.clock.now() - behind;
+    await h.control.agents.started(h.agent, forgotten.job.id, { nodeId, startedAt: t0, pid: 1 });
+    await h.control.agents.started(h.agent, skewed.job.id, { nodeId, startedAt: t0, pid: 2 });
+    for (let i = 1; i <= 7; i++) {
+      h.clock.advance(10_000);
+      await h.control.agents.heartbeat(h.agent, { nodeId, at: h.clock.now() - behind, running: [{ jobId: skewed.job.id, pid: 2, startedAt: t0 }] });
+      await h.control.monitor.check();
+    }
+    expect((await h.control.jobs.get(h.demo, forgotten.job.id)).stateReason).toMatch(/stopped reporting/);
+    const alive = await h.control.jobs.get(h.demo, skewed.job.id);
+    expect(alive.state).toBe('running');
+    await h.control.metering.pass();
+    // Billed on the agent's own clock: 70 s of heartbeats after its recorded start.
+    expect((await h.control.jobs.get(h.demo, skewed.job.id)).usage.gpuMilliSeconds).toBe(1000 * 70);
+  });
+
   it('creates one job per idempotency key and refuses the key for another body', async () => {
     const first = await h.control.jobs.submit(h.demo, { command: ['true'], gpuMilli: 250 }, 'key-1');
     const again = await h.control.jobs.submit(h.demo, { command: ['true'], gpuMilli: 250 }, 'key-1');

@@ -190,6 +190,7 @@ export class JobService {
       ended_at: null,
       cancel_requested_at: null,
       confirmed_until: null,
+      last_seen_at: null,
       metered_until: null,
       updated_at: now,
     };

@@ -66,7 +66,7 @@ export class NodeMonitor {
         .selectAll('jobs')
         .where('jobs.state', '=', 'running')
         .where('nodes.status', '=', 'up')
-        .where('jobs.confirmed_until', '<', jobCutoff)
+        .where((eb) => eb.or([eb('jobs.last_seen_at', 'is', null), eb('jobs.last_seen_at', '<', jobCutoff)]))
         .where('nodes.last_heartbeat_at', '>', jobCutoff)
         .execute();
       for (const job of orphans) {

@@ -109,6 +109,8 @@ export interface JobsTable {
   cancel_requested_at: number | null;
   /** Latest time the agent confirmed the job was running; metering never goes past it. */
   confirmed_until: number | null;
+  /** Server time of the last heartbeat that listed the job (liveness; immune to agent clock skew). */
+  last_seen_at: number | null;
   /** Usage has been written up to here. */
   metered_until: number | null;
   updated_at: number;

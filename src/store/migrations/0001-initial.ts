@@ -120,6 +120,7 @@ export function initialMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('ended_at', 'bigint')
         .addColumn('cancel_requested_at', 'bigint')
         .addColumn('confirmed_until', 'bigint')
+        .addColumn('last_seen_at', 'bigint')
         .addColumn('metered_until', 'bigint')
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('jobs_tenant_idempotency_unique', ['tenant_id', 'idempotency_key'])
