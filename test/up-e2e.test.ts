@@ -55,9 +55,9 @@ describe.each(dialects)('unidle up end to end on %s', (dialect) => {
     expect(await cli('logs', submitted.id)).toContain('hello');
     const usage = JSON.parse(await cli('usage', '--json', '--by', 'job')) as { rows: { jobId: string; gpuMilliSeconds: number }[] };
     const mine = usage.rows.find((r) => r.jobId === submitted.id)!;
-    // 500 milli-GPU for the ~2 s the process ran (sh start-up and exit add a few ms).
+    // 500 milli-GPU for the ~2 s the process ran, plus shell start-up and exit.
     expect(mine.gpuMilliSeconds).toBeGreaterThanOrEqual(1000);
-    expect(mine.gpuMilliSeconds).toBeLessThan(1200);
+    expect(mine.gpuMilliSeconds).toBeLessThan(1500); // generous: a loaded CI machine starts processes slowly
 
     // Ctrl-C stops everything `up` started.
     await up.kill('SIGINT');
