@@ -112,6 +112,11 @@ describe.each(dialects)('HTTP API on %s', (dialect) => {
     expect((await post(`/v1/tenants/${rival.id}/members`, rivalKey, { name: 'mallory' })).statusCode).toBe(403);
     const keys = (await get('/v1/keys', rivalKey)).json() as { items: { memberId: string }[] };
     expect(keys.items.every((k) => k.memberId === member.id)).toBe(true);
+    const rivalEvents = (await get('/v1/events', rivalKey)).json() as { items: { tenantId: string }[] };
+    expect(rivalEvents.items.every((e) => e.tenantId === rival.id)).toBe(true);
+    const demoEvents = (await get(`/v1/events?subjectId=${job.id}`, demoKey)).json() as { items: { type: string; message: string }[] };
+    expect(demoEvents.items.map((e) => e.type)).toContain('job.state');
+    expect(((await get(`/v1/events?subjectId=${job.id}`, rivalKey)).json() as { items: unknown[] }).items).toHaveLength(0);
     // Agent tokens cannot act as tenants, tenants cannot act as agents.
     expect((await get('/v1/jobs', h.seed.agentToken)).statusCode).toBe(403);
     expect((await post('/v1/agent/heartbeat', demoKey, { nodeId: 'x', at: 0, running: [] })).statusCode).toBe(403);

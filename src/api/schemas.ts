@@ -243,4 +243,19 @@ export const UsageQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const AuditEvent = Type.Object(
+  {
+    id: Type.Integer(),
+    at: EpochMs,
+    type: Type.String({ description: 'e.g. job.state, node.down, key.created' }),
+    subjectKind: Type.String(),
+    subjectId: Type.String(),
+    tenantId: Nullable(Type.String()),
+    actor: Nullable(Type.String({ description: 'member id, or system' })),
+    message: Type.String(),
+    data: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'AuditEvent' },
+);
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { PlacementPolicy } from '../scheduler/policy.js';
 import type { StoreHandle } from '../store/database.js';
 import { AgentService, type AgentServiceOptions } from './agent-service.js';
+import { EventService } from './event-service.js';
 import { InventoryService } from './inventory-service.js';
 import { JobService } from './job-service.js';
 import { KeyService } from './key-service.js';
@@ -43,6 +44,7 @@ export class ControlPlane {
   readonly jobs: JobService;
   readonly agents: AgentService;
   readonly usage: UsageService;
+  readonly events: EventService;
   readonly scheduling: SchedulingCycle;
   readonly metering: Metering;
   readonly monitor: NodeMonitor;
@@ -69,6 +71,7 @@ export class ControlPlane {
     this.jobs = new JobService(db, clock, this.inventory);
     this.agents = new AgentService(db, clock, this.inventory, options.agent);
     this.usage = new UsageService(db);
+    this.events = new EventService(db);
     this.scheduling = new SchedulingCycle(db, clock, this.inventory, options.policy);
     this.metering = new Metering(db, clock);
     this.monitor = new NodeMonitor(db, clock, options.monitor);
