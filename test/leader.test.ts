@@ -7,10 +7,12 @@ const withPostgres = await postgresAvailable();
 /** Several API processes on one PostgreSQL: exactly one holds the scheduling lease, and it moves on when its holder dies. */
 describe.runIf(withPostgres)('scheduling lease on postgres', () => {
   let ts: TestStore | undefined;
+  let other: TestStore | undefined;
   const procs: Proc[] = [];
   afterEach(async () => {
     for (const p of procs.splice(0)) await p.kill('SIGKILL');
     await ts?.dispose();
+    await other?.dispose();
   });
 
   it('has exactly one leader among two servers, and a new one when the leader is killed', async () => {
@@ -29,6 +31,11 @@ describe.runIf(withPostgres)('scheduling lease on postgres', () => {
       return states.map((s) => s.leader);
     });
     expect(leaders.filter(Boolean)).toHaveLength(1);
+    // Another deployment in another schema of the same database elects its own leader.
+    other = await createTestStore('postgres');
+    const otherPort = await freePort();
+    procs.push(runCli(['serve'], { ...other.env, UNIDLE_PORT: String(otherPort), UNIDLE_LOG_LEVEL: 'warn' }));
+    await waitUntil('the other deployment to lead', async () => (await health(otherPort)).leader);
     const leader = servers[leaders.indexOf(true)]!;
     const follower = servers[leaders.indexOf(false)]!;
     await leader.proc.kill('SIGKILL');

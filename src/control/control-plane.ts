@@ -29,8 +29,12 @@ export interface ControlPlaneOptions {
   monitorIntervalMs: number;
 }
 
-/** Arbitrary but fixed: the PostgreSQL advisory lock whose holder runs the loops. */
-const LEADER_LOCK_KEY = 0x756e69646c65; // "unidle"
+/**
+ * The PostgreSQL advisory lock whose holder runs the loops. Advisory locks are database-wide, so the
+ * second key is the schema: two Unidle deployments in one database (or parallel test runs) each elect
+ * their own leader.
+ */
+const LEADER_LOCK_CLASS = 0x756e6964; // "unid"
 
 /**
  * The live control plane: the services the API calls, and the level-triggered loops (schedule, meter,
@@ -158,14 +162,14 @@ export class ControlPlane {
     // Hold one pooled connection for as long as we lead: the advisory lock lives and dies with it.
     const won = await new Promise<boolean>((resolveWon) => {
       const held = this.store.db.connection().execute(async (conn) => {
-        const r = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LEADER_LOCK_KEY}) as locked`.execute(conn);
+        const r = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LEADER_LOCK_CLASS}, hashtext(current_schema())) as locked`.execute(conn);
         const locked = r.rows[0]?.locked === true;
         resolveWon(locked);
         if (!locked) return;
         await new Promise<void>((release) => {
           this.releaseLeadership = release;
         });
-        await sql`select pg_advisory_unlock(${LEADER_LOCK_KEY})`.execute(conn);
+        await sql`select pg_advisory_unlock(${LEADER_LOCK_CLASS}, hashtext(current_schema()))`.execute(conn);
       });
       held.catch((err) => {
         this.log.error({ err }, 'lost the scheduling lease connection');
