@@ -33,7 +33,7 @@ export function upBanner(input: { url: string; database: string; seed: Pick<Seed
       `  ${!seed.operatorKey && !seed.demoKey ? 'The operator and demo keys' : !seed.operatorKey ? 'The operator key' : 'The demo tenant key'} already exist from an earlier run and are not shown again:`,
       '  only their hashes are stored. Use the key you saved, or:',
       `    - make a new one with a key you still have: ${cli} keys create --name laptop`,
-      '    - or restart with keys you choose: UNIDLE_ADMIN_KEY=unk_<12 hex>_<16+ chars> UNIDLE_DEMO_KEY=… npm start',
+      '    - or restart with keys you choose (any secret of 16+ characters): UNIDLE_ADMIN_KEY=… UNIDLE_DEMO_KEY=… npm start',
       '    - or start afresh with another --data-dir (or delete ./.unidle)',
     );
   }
