@@ -293,16 +293,8 @@ class Agent {
     const nodeId = this.nodeId!;
     const s = this.runner.get(jobId)!;
     if (!s.reported.started && s.pid !== null && s.startedAt !== null) {
-      try {
-        await this.client.started(jobId, { nodeId, startedAt: s.startedAt, pid: s.pid }, { signal });
-      } catch (err) {
-        if (!(err instanceof AgentRequestError)) throw err;
-        if (err.status !== 404 && err.status !== 409) {
-          this.warnOnce(`started:${jobId}`, { jobId, err: err.message }, 'server refused the start report; will retry');
-          return;
-        }
-        this.log.warn({ jobId, err: err.message }, 'server no longer wants the start report');
-      }
+      const delivered = await this.deliver('start', jobId, () => this.client.started(jobId, { nodeId, startedAt: s.startedAt!, pid: s.pid! }, { signal }));
+      if (!delivered) return;
       await this.runner.markReported(jobId, 'started');
     }
     if (s.pid === null && s.endedAt === undefined) return; // still being spawned
@@ -322,18 +314,32 @@ class Agent {
       endedAt: s.endedAt!,
       message: s.message ?? null,
     };
-    try {
+    const delivered = await this.deliver('end', jobId, async () => {
       const ack = await this.client.finished(jobId, report, { signal });
       this.log.info({ jobId, cause: report.cause, exitCode: report.exitCode, state: ack.state }, 'reported job end');
+    });
+    if (!delivered) return;
+    await this.runner.markReported(jobId, 'finished');
+  }
+
+  /**
+   * Sends one report. True when it is done with: acknowledged, or refused with 404/409 (the server no
+   * longer wants it). Other refusals are retried on later passes, warned about once; network errors
+   * propagate so the loop backs off.
+   */
+  private async deliver(kind: 'start' | 'end', jobId: string, send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await send();
+      return true;
     } catch (err) {
       if (!(err instanceof AgentRequestError)) throw err;
       if (err.status !== 404 && err.status !== 409) {
-        this.warnOnce(`finished:${jobId}`, { jobId, err: err.message }, 'server refused the end report; will retry');
-        return;
+        this.warnOnce(`${kind}:${jobId}`, { jobId, err: err.message }, `server refused the ${kind} report; will retry`);
+        return false;
       }
-      this.log.warn({ jobId, err: err.message }, 'server no longer wants the end report; dropping it');
+      this.log.warn({ jobId, err: err.message }, `server no longer wants the ${kind} report; dropping it`);
+      return true;
     }
-    await this.runner.markReported(jobId, 'finished');
   }
 
   /** Returns true when the server has every byte of the stream written so far. */

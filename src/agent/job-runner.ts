@@ -665,24 +665,25 @@ async function readJson<T>(file: string): Promise<T | null> {
   }
 }
 
-async function readPidFile(file: string): Promise<{ pid: number; mtimeMs: number } | null> {
+/** A file the wrapper shell writes holding one integer (pid, exit status), with when it was written. */
+async function readIntegerFile(file: string): Promise<{ value: number; mtimeMs: number } | null> {
   try {
     const [text, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-    const pid = Number(text.trim());
-    return Number.isInteger(pid) && pid > 1 ? { pid, mtimeMs: Math.floor(st.mtimeMs) } : null;
+    const value = Number(text.trim());
+    return text.trim() !== '' && Number.isInteger(value) ? { value, mtimeMs: Math.floor(st.mtimeMs) } : null;
   } catch {
     return null;
   }
 }
 
+async function readPidFile(file: string): Promise<{ pid: number; mtimeMs: number } | null> {
+  const r = await readIntegerFile(file);
+  return r && r.value > 1 ? { pid: r.value, mtimeMs: r.mtimeMs } : null;
+}
+
 async function readExitFile(file: string): Promise<{ code: number; mtimeMs: number } | null> {
-  try {
-    const [text, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-    const code = Number(text.trim());
-    return text.trim() !== '' && Number.isInteger(code) ? { code, mtimeMs: Math.floor(st.mtimeMs) } : null;
-  } catch {
-    return null;
-  }
+  const r = await readIntegerFile(file);
+  return r ? { code: r.value, mtimeMs: r.mtimeMs } : null;
 }
 
 function sleep(ms: number): Promise<void> {

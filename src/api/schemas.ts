@@ -7,7 +7,7 @@ import { JOB_TIERS } from '../domain/job.js';
  */
 const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-Z]{26}$`, description: `${prefix}_… id` });
 const EpochMs = Type.Integer({ minimum: 0, description: 'ms since the epoch' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const Problem = Type.Object(
   {

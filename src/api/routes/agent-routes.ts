@@ -5,7 +5,6 @@ import { principalOf, type App } from '../app.js';
 import * as S from '../schemas.js';
 
 const Int = Type.Integer({ minimum: 0 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const problems = { 400: S.Problem, 401: S.Problem, 403: S.Problem, 404: S.Problem, 409: S.Problem, 422: S.Problem };
 const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
@@ -93,11 +92,11 @@ export function registerAgentRoutes(app: App, control: ControlPlane): void {
           {
             nodeId: Type.String(),
             cause: Type.Union([Type.Literal('exited'), Type.Literal('stopped'), Type.Literal('max-duration'), Type.Literal('start-failed'), Type.Literal('vanished')]),
-            exitCode: Nullable(Type.Integer()),
-            signal: Nullable(Type.String()),
-            startedAt: Nullable(Int),
+            exitCode: S.Nullable(Type.Integer()),
+            signal: S.Nullable(Type.String()),
+            startedAt: S.Nullable(Int),
             endedAt: Int,
-            message: Nullable(Type.String({ maxLength: 4000 })),
+            message: S.Nullable(Type.String({ maxLength: 4000 })),
           },
           { additionalProperties: false },
         ),
