@@ -2,7 +2,7 @@ import { invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { isTerminal, JOB_LIMITS, type JobState } from '../domain/job.js';
 import type { DB, Db } from '../store/database.js';
-import type { JobsTable } from '../store/schema.js';
+import type { JobsTable, NodesTable } from '../store/schema.js';
 import type {
   FinishedAck,
   FinishedReport,
@@ -79,11 +79,11 @@ export class AgentService {
     return node;
   }
 
-  private async ownJob(p: Principal, nodeId: string, jobId: string, db: Db): Promise<JobsTable> {
-    await this.ownNode(p, nodeId, db);
+  private async ownJob(p: Principal, nodeId: string, jobId: string, db: Db): Promise<{ job: JobsTable; node: NodesTable }> {
+    const node = await this.ownNode(p, nodeId, db);
     const job = await db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
     if (!job || job.node_id !== nodeId) throw notFound('job', jobId);
-    return job;
+    return { job, node };
   }
 
   /**
@@ -174,13 +174,13 @@ export class AgentService {
 
   async started(p: Principal, jobId: string, r: StartedReport): Promise<{ state: JobState }> {
     return this.db.transaction().execute(async (tx) => {
-      const job = await this.ownJob(p, r.nodeId, jobId, tx);
+      const { job, node } = await this.ownJob(p, r.nodeId, jobId, tx);
       if (job.state !== 'scheduled') return { state: job.state as JobState };
       const now = this.clock.now();
       const startedAt = Math.min(r.startedAt, now);
       await transition(tx, job, {
         to: 'running',
-        reason: `started on ${(await tx.selectFrom('nodes').select('name').where('id', '=', r.nodeId).executeTakeFirst())?.name ?? r.nodeId} (pid ${r.pid})`,
+        reason: `started on ${node.name} (pid ${r.pid})`,
         at: now,
         set: { started_at: startedAt, confirmed_until: startedAt, metered_until: startedAt, last_seen_at: now },
       });
@@ -232,7 +232,7 @@ export class AgentService {
   async finished(p: Principal, jobId: string, r: FinishedReport): Promise<FinishedAck> {
     const now = this.clock.now();
     const result = await this.db.transaction().execute(async (tx) => {
-      const job = await this.ownJob(p, r.nodeId, jobId, tx);
+      const { job } = await this.ownJob(p, r.nodeId, jobId, tx);
       if (isTerminal(job.state as JobState)) return { state: job.state, freed: false };
       const { state, reason } = outcome(job, r);
       const endedAt = Math.min(r.endedAt, now);

@@ -1,8 +1,7 @@
 import type { Clock } from '../domain/clock.js';
-import { newId } from '../domain/ids.js';
 import type { DB } from '../store/database.js';
 import type { MemberRole } from '../store/schema.js';
-import { appendEvent } from './events.js';
+import { insertMember } from './tenant-service.js';
 import type { ControlPlane } from './control-plane.js';
 
 export interface SeedResult {
@@ -15,21 +14,15 @@ export interface SeedResult {
   created: boolean;
 }
 
-async function ensureMember(db: DB, clock: Clock, input: { name: string; role: MemberRole; tenantId: string | null; centerId: string | null }): Promise<string> {
+async function ensureMember(db: DB, clock: Clock, input: { name: string; role: MemberRole; tenantId: string | null }): Promise<string> {
   let q = db.selectFrom('members').select('id').where('name', '=', input.name).where('role', '=', input.role);
   q = input.tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', input.tenantId);
   const existing = await q.executeTakeFirst();
   if (existing) return existing.id;
-  const now = clock.now();
-  const id = newId('mem', now);
-  await db.transaction().execute(async (tx) => {
-    await tx
-      .insertInto('members')
-      .values({ id, tenant_id: input.tenantId, center_id: input.centerId, name: input.name, email: null, role: input.role, created_at: now, disabled_at: null })
-      .execute();
-    await appendEvent(tx, { at: now, type: 'member.created', subjectKind: 'member', subjectId: id, tenantId: input.tenantId, actor: 'system', message: `${input.role} ${input.name} created` });
-  });
-  return id;
+  const row = await db.transaction().execute((tx) =>
+    insertMember(tx, { ...input, centerId: null, email: null, at: clock.now(), actor: 'system', message: `${input.role} ${input.name} created` }),
+  );
+  return row.id;
 }
 
 /**
@@ -48,17 +41,9 @@ export async function seedDemo(control: ControlPlane, options: { adminKey?: stri
     created = true;
   }
   let tenant = await db.selectFrom('tenants').select('id').where('name', '=', 'demo').executeTakeFirst();
-  if (!tenant) {
-    const now = clock.now();
-    const id = newId('ten', now);
-    await db.transaction().execute(async (tx) => {
-      await tx.insertInto('tenants').values({ id, name: 'demo', display_name: 'Demo tenant', created_at: now }).execute();
-      await appendEvent(tx, { at: now, type: 'tenant.created', subjectKind: 'tenant', subjectId: id, tenantId: id, actor: 'system', message: 'tenant demo created' });
-    });
-    tenant = { id };
-  }
-  const operatorId = await ensureMember(db, clock, { name: 'operator', role: 'operator', tenantId: null, centerId: null });
-  const demoAdminId = await ensureMember(db, clock, { name: 'demo-admin', role: 'tenant-admin', tenantId: tenant.id, centerId: null });
+  if (!tenant) tenant = { id: (await control.tenants.create('system', { name: 'demo', displayName: 'Demo tenant' })).id };
+  const operatorId = await ensureMember(db, clock, { name: 'operator', role: 'operator', tenantId: null });
+  const demoAdminId = await ensureMember(db, clock, { name: 'demo-admin', role: 'tenant-admin', tenantId: tenant.id });
 
   const keyFor = async (memberId: string, preset: string | undefined, name: string): Promise<string | null> => {
     if (preset) {

@@ -6,6 +6,7 @@ import type { MemberRole } from '../store/schema.js';
 import { hashKey, keyFormatHelp, mintKey, parseKey, sameHash } from './api-keys.js';
 import { appendEvent } from './events.js';
 import type { Principal } from './principal.js';
+import { insertMember } from './tenant-service.js';
 
 export interface ApiKeyInfo {
   id: string;
@@ -145,15 +146,10 @@ export class KeyService {
     const memberName = `agents@${center.name}`;
     let member = await this.db.selectFrom('members').select('id').where('role', '=', 'agent').where('center_id', '=', center.id).executeTakeFirst();
     if (!member) {
-      const now = this.clock.now();
-      member = { id: newId('mem', now) };
-      await this.db.transaction().execute(async (tx) => {
-        await tx
-          .insertInto('members')
-          .values({ id: member!.id, tenant_id: null, center_id: center.id, name: memberName, email: null, role: 'agent', created_at: now, disabled_at: null })
-          .execute();
-        await appendEvent(tx, { at: now, type: 'member.created', subjectKind: 'member', subjectId: member!.id, actor: p === 'system' ? 'system' : p.memberId, message: `agent identity for ${center.name} created` });
-      });
+      const actor = p === 'system' ? 'system' : p.memberId;
+      member = await this.db.transaction().execute((tx) =>
+        insertMember(tx, { tenantId: null, centerId: center.id, name: memberName, email: null, role: 'agent', at: this.clock.now(), actor, message: `agent identity for ${center.name} created` }),
+      );
     }
     return this.create(p, { memberId: member.id, name: name ?? `agent token for ${center.name}` });
   }

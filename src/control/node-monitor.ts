@@ -1,5 +1,6 @@
 import type { Clock } from '../domain/clock.js';
-import type { DB } from '../store/database.js';
+import type { DB, Db } from '../store/database.js';
+import type { JobsTable } from '../store/schema.js';
 import { appendEvent } from './events.js';
 import { meterUpTo, releaseAllocations, StaleJobError, transition } from './job-lifecycle.js';
 
@@ -81,7 +82,7 @@ export class NodeMonitor {
     return { nodesDown, jobsLost };
   }
 
-  private async loseJob(tx: Parameters<typeof transition>[0], job: Parameters<typeof releaseAllocations>[1] & Parameters<typeof meterUpTo>[1] & { state: string; confirmed_until: number | null }, reason: string, now: number) {
+  private async loseJob(tx: Db, job: JobsTable, reason: string, now: number): Promise<void> {
     if (job.state === 'running' && job.confirmed_until !== null) await meterUpTo(tx, job, job.confirmed_until, now);
     await transition(tx, job, { to: 'lost', reason, at: now, set: { ended_at: job.confirmed_until ?? now } });
     await releaseAllocations(tx, job, now);

@@ -18,6 +18,11 @@ const COMMIT_CHUNK = 64;
 /** A placement lost a race in the database (another scheduler took the capacity first). */
 class CapacityConflict extends Error {}
 
+/** Another scheduler took the capacity or the job first: not an error, the next cycle decides again. */
+function lostRace(err: unknown): boolean {
+  return err instanceof CapacityConflict || err instanceof StaleJobError;
+}
+
 /**
  * One scheduling pass: read the queue oldest first, place what fits against one snapshot, and commit
  * each placement in its own transaction whose conditional updates re-check capacity in the database.
@@ -63,7 +68,7 @@ export class SchedulingCycle {
         });
         result.placed += chunk.length;
       } catch (err) {
-        if (!(err instanceof CapacityConflict) && !(err instanceof StaleJobError)) throw err;
+        if (!lostRace(err)) throw err;
         result.conflicts++;
         if (chunk.length > 1) {
           for (const d of chunk) {
@@ -71,7 +76,7 @@ export class SchedulingCycle {
               await this.db.transaction().execute((tx) => this.commit(tx, d.job, d.request, d.placement, d.nodeName));
               result.placed++;
             } catch (inner) {
-              if (!(inner instanceof CapacityConflict) && !(inner instanceof StaleJobError)) throw inner;
+              if (!lostRace(inner)) throw inner;
             }
           }
         }

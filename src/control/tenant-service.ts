@@ -1,7 +1,7 @@
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Clock } from '../domain/clock.js';
-import type { DB } from '../store/database.js';
+import type { DB, Db } from '../store/database.js';
 import type { MemberRole, MembersTable, TenantsTable } from '../store/schema.js';
 import { appendEvent } from './events.js';
 import { requireOperator, requireTenantAccess, type Principal } from './principal.js';
@@ -30,6 +30,29 @@ export function toMember(row: MembersTable): Member {
   return { id: row.id, tenantId: row.tenant_id, name: row.name, email: row.email, role: row.role, createdAt: row.created_at };
 }
 
+/**
+ * Every member row is written here, with its audit event, inside the caller's transaction: tenant
+ * members, operators and the agent identity of a center alike.
+ */
+export async function insertMember(
+  db: Db,
+  input: { tenantId: string | null; centerId: string | null; name: string; email: string | null; role: MemberRole; at: number; actor: string; message: string },
+): Promise<MembersTable> {
+  const row: MembersTable = {
+    id: newId('mem', input.at),
+    tenant_id: input.tenantId,
+    center_id: input.centerId,
+    name: input.name,
+    email: input.email,
+    role: input.role,
+    created_at: input.at,
+    disabled_at: null,
+  };
+  await db.insertInto('members').values(row).execute();
+  await appendEvent(db, { at: input.at, type: 'member.created', subjectKind: 'member', subjectId: row.id, tenantId: input.tenantId, actor: input.actor, message: input.message });
+  return row;
+}
+
 const TENANT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export class TenantService {
@@ -38,8 +61,8 @@ export class TenantService {
     private readonly clock: Clock,
   ) {}
 
-  async create(p: Principal, input: { name: string; displayName?: string }): Promise<Tenant> {
-    requireOperator(p);
+  async create(p: Principal | 'system', input: { name: string; displayName?: string }): Promise<Tenant> {
+    if (p !== 'system') requireOperator(p);
     if (!TENANT_NAME.test(input.name)) throw invalid('name', 'use 1–63 lowercase letters, digits and dashes, starting with a letter or digit');
     return this.db.transaction().execute(async (tx) => {
       const existing = await tx.selectFrom('tenants').select('id').where('name', '=', input.name).executeTakeFirst();
@@ -47,7 +70,7 @@ export class TenantService {
       const now = this.clock.now();
       const row: TenantsTable = { id: newId('ten', now), name: input.name, display_name: input.displayName ?? input.name, created_at: now };
       await tx.insertInto('tenants').values(row).execute();
-      await appendEvent(tx, { at: now, type: 'tenant.created', subjectKind: 'tenant', subjectId: row.id, tenantId: row.id, actor: p.memberId, message: `tenant ${row.name} created` });
+      await appendEvent(tx, { at: now, type: 'tenant.created', subjectKind: 'tenant', subjectId: row.id, tenantId: row.id, actor: p === 'system' ? 'system' : p.memberId, message: `tenant ${row.name} created` });
       return toTenant(row);
     });
   }
@@ -75,22 +98,10 @@ export class TenantService {
     const role = input.role ?? 'member';
     if (role !== 'member' && role !== 'tenant-admin') throw invalid('role', 'a tenant member is "member" or "tenant-admin"');
     if (input.name.trim().length === 0 || input.name.length > 128) throw invalid('name', 'must be 1–128 characters');
-    return this.db.transaction().execute(async (tx) => {
-      const now = this.clock.now();
-      const row: MembersTable = {
-        id: newId('mem', now),
-        tenant_id: tenant.id,
-        center_id: null,
-        name: input.name,
-        email: input.email ?? null,
-        role,
-        created_at: now,
-        disabled_at: null,
-      };
-      await tx.insertInto('members').values(row).execute();
-      await appendEvent(tx, { at: now, type: 'member.created', subjectKind: 'member', subjectId: row.id, tenantId: tenant.id, actor: p.memberId, message: `${role} ${row.name} added` });
-      return toMember(row);
-    });
+    const row = await this.db.transaction().execute((tx) =>
+      insertMember(tx, { tenantId: tenant.id, centerId: null, name: input.name, email: input.email ?? null, role, at: this.clock.now(), actor: p.memberId, message: `${role} ${input.name} added` }),
+    );
+    return toMember(row);
   }
 
   async listMembers(p: Principal, tenantIdOrName: string): Promise<Member[]> {
