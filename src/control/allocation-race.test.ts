@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bestFitPolicy } from '../scheduler/best-fit-policy.js';
+import { bestFitPolicy } from '../scheduler/policies/best-fit.js';
 import { createHarness, registration, simulatedDevices, type Harness } from '../test-support/control-harness.js';
 import { testDialects } from '../test-support/databases.js';
 import type { StoreHandle } from '../store/database.js';

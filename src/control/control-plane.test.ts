@@ -81,7 +81,7 @@ describe.each(dialects)('control plane on %s', (dialect) => {
     expect(ja.state).toBe('scheduled');
     expect(ja.allocations.map((x) => x.deviceIndex)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(jb.state).toBe('queued');
-    expect(jb.stateReason).toMatch(/fewer than 4 free GPUs/);
+    expect(jb.stateReason).toMatch(/fewer than 4 fully free GPUs/);
   });
 
   it('cancels queued jobs at once and running ones through the agent', async () => {

@@ -1,7 +1,9 @@
 import type { Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
+import { createRandom, type Random } from '../domain/random.js';
+import { PlacementEngine } from '../scheduler/placement-engine.js';
 import { describePending, type PlacementPolicy } from '../scheduler/policy.js';
-import { reserve, type ClusterSnapshot, type Placement, type PlacementRequest } from '../scheduler/snapshot.js';
+import type { ClusterSnapshot, Placement, PlacementRequest } from '../scheduler/snapshot.js';
 import type { DB, Tx } from '../store/database.js';
 import type { JobsTable } from '../store/schema.js';
 import type { InventoryService } from './inventory-service.js';
@@ -30,13 +32,19 @@ function lostRace(err: unknown): boolean {
  * several schedulers run at once.
  */
 export class SchedulingCycle {
+  /** Jobs the policy has already seen arrive, so a job waiting many cycles is learned from once. */
+  private readonly observed = new Set<string>();
+  private readonly random: Random;
+
   constructor(
     private readonly db: DB,
     private readonly clock: Clock,
     private readonly inventory: InventoryService,
     private readonly policy: PlacementPolicy,
     private readonly batchSize = 500,
-  ) {}
+  ) {
+    this.random = createRandom(clock.now());
+  }
 
   async run(): Promise<CycleResult> {
     const queued = await this.db.selectFrom('jobs').selectAll().where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(this.batchSize).execute();
@@ -44,16 +52,20 @@ export class SchedulingCycle {
     if (queued.length === 0) return result;
     const snapshot = await this.inventory.snapshot();
     const decisions: Array<{ job: JobsTable; request: PlacementRequest; placement: Placement; nodeName: string }> = [];
-    const names = new Map(snapshot.nodes.map((n) => [n.id, n.name]));
+    const engine = new PlacementEngine(this.policy, snapshot.nodes, { random: this.random });
     const pending: Array<{ id: string; reason: string }> = [];
+    if (this.observed.size > 100_000) this.observed.clear();
     for (const job of queued) {
       const request = requestOf(job);
-      const decision = this.policy.place(request, snapshot);
-      if (decision.placed) {
-        reserve(snapshot, request, decision.placement);
-        decisions.push({ job, request, placement: decision.placement, nodeName: names.get(decision.placement.nodeId) ?? decision.placement.nodeId });
+      if (!this.observed.has(job.id)) {
+        this.observed.add(job.id);
+        engine.observe(request);
+      }
+      const decision = engine.place(request);
+      if (decision) {
+        decisions.push({ job, request, placement: decision.placement, nodeName: decision.node.name });
       } else {
-        const reason = `pending: ${describePending(decision.reasons)}`;
+        const reason = `pending: ${describePending(engine.explain(request))}`;
         if (reason !== job.state_reason) pending.push({ id: job.id, reason });
       }
     }

@@ -1,12 +1,5 @@
 import type { FilterPlugin } from './policy.js';
-import type { DeviceView, PlacementRequest } from './snapshot.js';
-
-/** Whether a device's model and memory satisfy the request (capacity aside). */
-export function deviceMatches(request: PlacementRequest, device: DeviceView): boolean {
-  if (request.models.length > 0 && !request.models.includes(device.model)) return false;
-  if (request.minGpuMemoryMib !== null && device.memoryMib < request.minGpuMemoryMib) return false;
-  return true;
-}
+import { deviceMatches, gpuDemand, gpusFit } from './request-shape.js';
 
 export const nodeSchedulable: FilterPlugin = {
   name: 'node-schedulable',
@@ -25,11 +18,25 @@ export const nodeResourcesFit: FilterPlugin = {
 export const gpuModelMatches: FilterPlugin = {
   name: 'gpu-model-matches',
   filter(request, node) {
+    if (gpuDemand(request).count === 0) return { ok: true };
     if (node.devices.some((d) => deviceMatches(request, d))) return { ok: true };
     const wanted = request.models.length > 0 ? request.models.join('/') : 'any model';
     const memory = request.minGpuMemoryMib !== null ? ` with ≥ ${request.minGpuMemoryMib} MiB` : '';
-    return { ok: false, reason: `no GPU of ${wanted}${memory}` };
+    return { ok: false, reason: node.devices.length === 0 ? 'node has no GPUs' : `no GPU of ${wanted}${memory}` };
   },
 };
 
-export const DEFAULT_FILTERS: FilterPlugin[] = [nodeSchedulable, gpuModelMatches, nodeResourcesFit];
+export const gpuCapacityFits: FilterPlugin = {
+  name: 'gpu-capacity-fits',
+  filter(request, node) {
+    if (gpusFit(request, node)) return { ok: true };
+    const d = gpuDemand(request);
+    return {
+      ok: false,
+      reason: d.milliPerGpu < 1000 ? `no matching GPU with ${d.milliPerGpu} milli-GPU free` : `fewer than ${d.count} fully free GPU${d.count === 1 ? '' : 's'} that match`,
+    };
+  },
+};
+
+/** Feasibility as every policy sees it: schedulable, model, CPU and memory, then device capacity. */
+export const DEFAULT_FILTERS: readonly FilterPlugin[] = [nodeSchedulable, gpuModelMatches, nodeResourcesFit, gpuCapacityFits];

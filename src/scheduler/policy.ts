@@ -1,9 +1,14 @@
-import type { ClusterSnapshot, DeviceGrant, NodeView, Placement, PlacementRequest } from './snapshot.js';
+import type { DeviceGrant, NodeView, PlacementRequest } from './snapshot.js';
 
 /**
  * The placement framework (after kube-scheduler): filters say whether a node can take the request and
- * why not; scorers rank the survivors 0–100; a device selector picks devices inside the chosen node.
- * Plugins return statuses and never throw on the hot path, so "why is my job pending?" has an answer.
+ * why not; scorers rank the survivors; a device selector picks devices inside the chosen node. A
+ * policy is a named combination of them. Plugins return statuses and never throw on the hot path, so
+ * "why is my job pending?" has an answer.
+ *
+ * The engine groups nodes whose free resources are identical and scores each group once, so filters
+ * and scorers must depend only on the node's free CPU and memory, the multiset of its devices'
+ * (model, memory, free milli) and whatever the policy's `classKey` adds — never on ids or device order.
  */
 export type FilterStatus = { ok: true } | { ok: false; reason: string };
 
@@ -14,29 +19,14 @@ export interface FilterPlugin {
 
 export interface ScorePlugin {
   name: string;
-  /** 0 (worst) – 100 (best) for placing `request` on `node` with the devices the selector chose. */
-  score(request: PlacementRequest, node: NodeView, devices: DeviceGrant[], snapshot: ClusterSnapshot): number;
+  /** Higher is better. The baselines return integers 0–100; ties go to the node with the lowest rank. */
+  score(request: PlacementRequest, node: NodeView): number;
 }
 
 export interface DeviceSelector {
   name: string;
-  /** Devices for the request on this node, or undefined when they do not fit. */
-  select(request: PlacementRequest, node: NodeView): DeviceGrant[] | undefined;
-}
-
-export interface PlacementPolicy {
-  name: string;
-  place(request: PlacementRequest, snapshot: ClusterSnapshot): PlacementResult;
-}
-
-export type PlacementResult =
-  | { placed: true; placement: Placement }
-  | { placed: false; reasons: PendingReason[] };
-
-/** One reason and how many nodes gave it, e.g. `{reason: "not enough free whole GPUs", nodes: 3}`. */
-export interface PendingReason {
-  reason: string;
-  nodes: number;
+  /** Devices for the request on a node that passed the filters. */
+  select(request: PlacementRequest, node: NodeView): DeviceGrant[];
 }
 
 export interface WeightedScorer {
@@ -44,49 +34,30 @@ export interface WeightedScorer {
   weight: number;
 }
 
-export interface PolicyDefinition {
-  name: string;
-  filters: FilterPlugin[];
-  scorers: WeightedScorer[];
-  selector: DeviceSelector;
+export interface PlacementPolicy {
+  readonly name: string;
+  readonly description: string;
+  readonly filters: readonly FilterPlugin[];
+  /** Empty: a uniformly random feasible node (the `random` policy). */
+  readonly scorers: readonly WeightedScorer[];
+  readonly selector: DeviceSelector;
+  /** Node state the scorers read beyond free resources (e.g. kinds of work placed), as a string. */
+  classKey?(node: NodeView): string;
+  /**
+   * Bumped whenever what the policy learned changes its scores: the engine then drops cached scores.
+   * Policies that learn nothing leave it undefined.
+   */
+  readonly epoch?: number;
+  /** Called by the engine with its nodes before any scoring (e.g. to learn the largest node's size). */
+  prepare?(nodes: readonly NodeView[]): void;
+  /** Sees every arriving request once (placed or not): how policies learn the workload. */
+  observe?(request: PlacementRequest): void;
 }
 
-/** Runs a policy definition: filter → select devices → score → pick the best (ties: first node). */
-export function composePolicy(definition: PolicyDefinition): PlacementPolicy {
-  return {
-    name: definition.name,
-    place(request, snapshot) {
-      const reasons = new Map<string, number>();
-      const note = (reason: string) => reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      let best: { node: NodeView; devices: DeviceGrant[]; score: number } | undefined;
-      for (const node of snapshot.nodes) {
-        let rejected = false;
-        for (const filter of definition.filters) {
-          const status = filter.filter(request, node);
-          if (!status.ok) {
-            note(status.reason);
-            rejected = true;
-            break;
-          }
-        }
-        if (rejected) continue;
-        const devices = definition.selector.select(request, node);
-        if (!devices) {
-          note(request.gpus !== null ? `fewer than ${request.gpus} free GPUs that match` : 'no GPU with enough free share that matches');
-          continue;
-        }
-        let score = 0;
-        for (const { plugin, weight } of definition.scorers) score += weight * plugin.score(request, node, devices, snapshot);
-        if (!best || score > best.score) best = { node, devices, score };
-      }
-      if (best) return { placed: true, placement: { nodeId: best.node.id, devices: best.devices } };
-      if (snapshot.nodes.length === 0) note('there are no nodes');
-      return {
-        placed: false,
-        reasons: [...reasons.entries()].map(([reason, nodes]) => ({ reason, nodes })).sort((a, b) => b.nodes - a.nodes),
-      };
-    },
-  };
+/** One reason and how many nodes gave it, e.g. `{reason: "not enough free whole GPUs", nodes: 3}`. */
+export interface PendingReason {
+  reason: string;
+  nodes: number;
 }
 
 export function describePending(reasons: PendingReason[]): string {

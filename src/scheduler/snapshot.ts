@@ -2,8 +2,8 @@ import type { Mib, MilliCpu, MilliGpu } from '../domain/units.js';
 
 /**
  * A point-in-time view of the cluster that placement reasons about. Built from the store by the
- * control plane and from a trace by the simulator; placement only reads it, and `reserve` applies a
- * decision so several jobs can be placed in one cycle against the same snapshot.
+ * control plane and from a trace by the simulator. The placement engine mutates it as it reserves
+ * capacity, so several jobs can be placed in one cycle against the same snapshot.
  */
 export interface DeviceView {
   id: string;
@@ -23,17 +23,25 @@ export interface NodeView {
   memoryMibTotal: Mib;
   cpuMilliFree: MilliCpu;
   memoryMibFree: Mib;
+  /** In index order. */
   devices: DeviceView[];
+  /**
+   * Kinds of GPU work on the node and how many of each ("share", "2-gpu", …), for policies that
+   * cluster alike work. The engine keeps it up to date as it reserves; absent means none known.
+   */
+  workKinds?: Map<string, number>;
 }
 
 export interface ClusterSnapshot {
   nodes: NodeView[];
 }
 
+/**
+ * What a job asks of one node. GPU demand is one of: a share of one device (`gpuMilli` 1–999),
+ * whole devices (`gpus` ≥ 1), or none (`gpus` 0 or both null: CPU-only work, as in the openb trace).
+ */
 export interface PlacementRequest {
-  /** A share of one device (1–999), or null for whole devices. */
   gpuMilli: MilliGpu | null;
-  /** Whole devices on one node, or null for a share. */
   gpus: number | null;
   /** Allowed models; empty = any. */
   models: readonly string[];
@@ -52,16 +60,4 @@ export interface DeviceGrant {
 export interface Placement {
   nodeId: string;
   devices: DeviceGrant[];
-}
-
-export function reserve(snapshot: ClusterSnapshot, request: PlacementRequest, placement: Placement): void {
-  const node = snapshot.nodes.find((n) => n.id === placement.nodeId);
-  if (!node) throw new Error(`placement names unknown node ${placement.nodeId}`);
-  node.cpuMilliFree -= request.cpuMilli;
-  node.memoryMibFree -= request.memoryMib;
-  for (const grant of placement.devices) {
-    const device = node.devices.find((d) => d.id === grant.deviceId);
-    if (!device) throw new Error(`placement names unknown device ${grant.deviceId}`);
-    device.freeMilli -= grant.milli;
-  }
 }
