@@ -9,6 +9,7 @@ import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSimCommands } from './commands/sim.js';
 import { registerTenantCommands } from './commands/tenants.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerUsageCommands } from './commands/usage.js';
@@ -59,6 +60,7 @@ Every command takes --help. Read commands take --json for scripts. Exit codes: 0
   registerTenantCommands(program, ctx);
   registerKeyCommands(program, ctx);
   registerUsageCommands(program, ctx);
+  registerSimCommands(program, ctx);
   return { program, ctx };
 }
 
