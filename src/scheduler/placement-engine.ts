@@ -15,8 +15,8 @@ interface NodeClass {
   readonly members: number[];
   /** Bumped on every membership change; heap entries carry the version they were pushed at. */
   version: number;
-  /** Per request shape: the cached score, or null when the class cannot take that shape. */
-  readonly evaluations: Map<string, Evaluation>;
+  /** Per request shape id: the cached evaluation. */
+  readonly evaluations: (Evaluation | undefined)[];
 }
 
 interface Evaluation {
@@ -138,9 +138,13 @@ export class PlacementEngine {
   private readonly classes = new Map<string, NodeClass>();
   private readonly live = new Set<NodeClass>();
   private log: NodeClass[] = [];
-  private readonly queues = new Map<string, ShapeQueue>();
+  private readonly queues: ShapeQueue[] = [];
+  /** Request shapes get small integer ids so per-class caches are arrays, not string-keyed maps. */
+  private readonly shapeIds = new Map<string, number>();
+  private readonly requestShapes = new WeakMap<PlacementRequest, number>();
   private readonly nodeIndex = new Map<NodeView, number>();
   private epoch: number | undefined;
+  private readonly scratch: NodeClass[] = [];
 
   constructor(
     private readonly policy: PlacementPolicy,
@@ -173,8 +177,8 @@ export class PlacementEngine {
   /** The node and devices the policy chooses for the request, or undefined when no node can take it. Changes nothing. */
   choose(request: PlacementRequest): EngineDecision | undefined {
     if (this.policy.epoch !== this.epoch) this.reset(true);
-    const key = shapeKey(request);
-    const index = this.policy.scorers.length === 0 ? this.chooseRandomly(request, key) : this.chooseBest(request, key);
+    const shape = this.shapeOf(request);
+    const index = this.policy.scorers.length === 0 ? this.chooseRandomly(request, shape) : this.chooseBest(request, shape);
     if (index === undefined) return undefined;
     const node = this.nodes[index]!;
     return { node, placement: { nodeId: node.id, devices: this.policy.selector.select(request, node) } };
@@ -225,13 +229,26 @@ export class PlacementEngine {
     return [...reasons.entries()].map(([reason, nodes]) => ({ reason, nodes })).sort((a, b) => b.nodes - a.nodes || a.reason.localeCompare(b.reason));
   }
 
-  private chooseBest(request: PlacementRequest, key: string): number | undefined {
-    let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = new ShapeQueue()));
+  private shapeOf(request: PlacementRequest): number {
+    let id = this.requestShapes.get(request);
+    if (id !== undefined) return id;
+    const key = shapeKey(request);
+    id = this.shapeIds.get(key);
+    if (id === undefined) {
+      id = this.shapeIds.size;
+      this.shapeIds.set(key, id);
+      this.queues.push(new ShapeQueue());
+    }
+    this.requestShapes.set(request, id);
+    return id;
+  }
+
+  private chooseBest(request: PlacementRequest, shape: number): number | undefined {
+    const queue = this.queues[shape]!;
     for (let i = queue.cursor; i < this.log.length; i++) {
       const cls = this.log[i]!;
       if (cls.members.length === 0) continue;
-      const evaluation = this.evaluate(cls, request, key);
+      const evaluation = this.evaluate(cls, request, shape);
       if (!evaluation.feasible || evaluation.pushedVersion === cls.version) continue;
       evaluation.pushedVersion = cls.version;
       queue.push(evaluation.score, this.ranks[cls.members[0]!]!, cls, cls.version);
@@ -242,21 +259,26 @@ export class PlacementEngine {
   }
 
   /** Uniform over feasible nodes; like the published method, a single candidate is taken without a draw. */
-  private chooseRandomly(request: PlacementRequest, key: string): number | undefined {
+  private chooseRandomly(request: PlacementRequest, shape: number): number | undefined {
+    const feasible = this.scratch;
+    feasible.length = 0;
     let total = 0;
-    for (const cls of this.live) if (this.evaluate(cls, request, key).feasible) total += cls.members.length;
+    for (const cls of this.live) {
+      if (!this.evaluate(cls, request, shape).feasible) continue;
+      feasible.push(cls);
+      total += cls.members.length;
+    }
     if (total === 0) return undefined;
     let pick = total === 1 ? 0 : this.options.random!.int(total);
-    for (const cls of this.live) {
-      if (!this.evaluate(cls, request, key).feasible) continue;
+    for (const cls of feasible) {
       if (pick < cls.members.length) return cls.members[pick];
       pick -= cls.members.length;
     }
     throw new Error('unreachable: random pick beyond the feasible nodes');
   }
 
-  private evaluate(cls: NodeClass, request: PlacementRequest, key: string): Evaluation {
-    let evaluation = cls.evaluations.get(key);
+  private evaluate(cls: NodeClass, request: PlacementRequest, shape: number): Evaluation {
+    let evaluation = cls.evaluations[shape];
     if (evaluation) return evaluation;
     const node = this.nodes[cls.members[0]!]!;
     let feasible = true;
@@ -269,7 +291,7 @@ export class PlacementEngine {
     let score = 0;
     if (feasible) for (const { plugin, weight } of this.policy.scorers) score += weight * plugin.score(request, node);
     evaluation = { feasible, score, pushedVersion: -1 };
-    cls.evaluations.set(key, evaluation);
+    cls.evaluations[shape] = evaluation;
     return evaluation;
   }
 
@@ -284,7 +306,7 @@ export class PlacementEngine {
     const key = this.classKeyOf(this.nodes[index]!);
     let cls = this.classes.get(key);
     if (!cls) {
-      cls = { key, members: [], version: 0, evaluations: new Map() };
+      cls = { key, members: [], version: 0, evaluations: [] };
       this.classes.set(key, cls);
     }
     const rank = this.ranks[index]!;
@@ -338,10 +360,10 @@ export class PlacementEngine {
   private reset(dropScores: boolean): void {
     this.epoch = this.policy.epoch;
     this.log = [...this.live];
-    for (const queue of this.queues.values()) queue.clear();
+    for (const queue of this.queues) queue.clear();
     for (const cls of this.live) {
-      if (dropScores) cls.evaluations.clear();
-      else for (const evaluation of cls.evaluations.values()) evaluation.pushedVersion = -1;
+      if (dropScores) cls.evaluations.length = 0;
+      else for (const evaluation of cls.evaluations) if (evaluation) evaluation.pushedVersion = -1;
     }
   }
 }
