@@ -269,7 +269,7 @@ export function registerSimCommands(program: Command, ctx: CliContext): void {
         const files: [string, string][] = [
           ['curve.csv', perPodCurveCsv(experiment)],
           ['mean-curve.csv', curvesToCsv(series)],
-          ['unallocated.svg', curvesToSvg(series, { title })],
+          ['unallocated.svg', curvesToSvg(series, { title, arrivedFromPct: 80 })],
           ['summary.json', json],
         ];
         for (const [name, text] of files) writeFileSync(join(flags.out, name), text);

@@ -122,3 +122,14 @@ describe('downsamplePoints', () => {
     expect(downsamplePoints(pts, 600)).toEqual([pts[0], pts[2]]);
   });
 });
+
+describe('zoomed chart', () => {
+  it('starts the x axis at arrivedFromPct and leaves earlier points out', () => {
+    const points = Array.from({ length: 131 }, (_, i) => ({ arrivedPct: i, unallocatedPct: Math.max(100 - i, 3) }));
+    const svg = curvesToSvg([{ policy: 'p', points }], { title: 't', arrivedFromPct: 80 });
+    const coords = /<polyline[^>]*points="([^"]+)"/.exec(svg)![1]!.trim().split(/\s+/);
+    expect(coords.length).toBe(51);
+    expect(svg).toContain('>80<');
+    expect(Number(coords[0]!.split(',')[0])).toBe(64); // the first kept point (80%) sits on the y axis
+  });
+});

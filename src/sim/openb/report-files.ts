@@ -17,6 +17,8 @@ export interface SvgChartOptions {
   yLabel?: string;
   /** Points kept per series at most (first, last and local extremes are kept). Default 600. */
   maxPointsPerSeries?: number;
+  /** Leave out points below this arrived % (the x axis starts there). Default 0. */
+  arrivedFromPct?: number;
 }
 
 export const DEFAULT_MAX_POINTS_PER_SERIES = 600;
@@ -141,9 +143,12 @@ export function curvesToSvg(series: CurveSeries[], options: SvgChartOptions): st
   const maxPoints = options.maxPointsPerSeries ?? DEFAULT_MAX_POINTS_PER_SERIES;
   const xLabel = options.xLabel ?? 'Arrived workload (% of GPU capacity)';
   const yLabel = options.yLabel ?? 'Unallocated GPU (%)';
-  const sampled = series.map((s) => downsamplePoints(s.points, maxPoints));
+  // Below ~80% arrived every policy places everything and the curves coincide with 100 − arrived;
+  // callers zoom in where they differ.
+  const from = options.arrivedFromPct ?? 0;
+  const sampled = series.map((s) => downsamplePoints(s.points.filter((p) => p.arrivedPct >= from), maxPoints));
 
-  let xMin = 0;
+  let xMin = from;
   let xMax = 100;
   let yMin = 0;
   let yMax = 0;
@@ -173,7 +178,7 @@ export function curvesToSvg(series: CurveSeries[], options: SvgChartOptions): st
   out.push(`<title>${escapeXml(options.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
   out.push(
-    `<text x="${coord(x0 + plotW / 2)}" y="26" text-anchor="middle" font-size="16" font-weight="bold">` +
+    `<text x="${coord(WIDTH / 2)}" y="26" text-anchor="middle" font-size="16" font-weight="bold">` +
       `${escapeXml(options.title)}</text>`,
   );
 
