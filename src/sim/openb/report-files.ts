@@ -116,9 +116,9 @@ interface Axis {
   step: number;
 }
 
-/** From 0 (or below, for negative data) up to `dataMax` rounded up to a multiple of a nice step. */
-function niceAxis(dataMin: number, dataMax: number, target: number): Axis {
-  let lo = Math.min(0, dataMin);
+/** From `floor` (0 unless zoomed; lower for negative data) up to `dataMax` rounded up to a multiple of a nice step. */
+function niceAxis(dataMin: number, dataMax: number, target: number, floor = 0): Axis {
+  let lo = Math.min(floor, dataMin);
   let hi = Math.max(dataMax, lo);
   if (hi === lo) hi = lo + 1;
   const step = niceStep(hi - lo, target);
@@ -160,7 +160,7 @@ export function curvesToSvg(series: CurveSeries[], options: SvgChartOptions): st
       yMax = Math.max(yMax, p.unallocatedPct);
     }
   }
-  const xAxis = niceAxis(xMin, xMax, 14);
+  const xAxis = niceAxis(xMin, xMax, 14, from);
   const yAxis = niceAxis(yMin, yMax, 10);
 
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
