@@ -222,18 +222,20 @@ const NODE_LIST = join(OPENB, 'openb_node_list_gpu_node.csv');
 const DEFAULT_PODS = join(OPENB, 'openb_pod_list_default.csv');
 
 describe('on the real openb trace (skipped when ../shared/traces/openb is absent)', () => {
-  it.skipIf(!existsSync(NODE_LIST) || !existsSync(DEFAULT_PODS))('best-fit and fgd, seed 42, land near the published means', () => {
+  // Run time is the benchmark's business (bench/placement.mjs): a timed assertion here would fail
+  // whenever the machine is busy.
+  it.skipIf(!existsSync(NODE_LIST) || !existsSync(DEFAULT_PODS))('best-fit and fgd, seed 42, land near the published means, and unidle below fgd', () => {
     const exp = runOpenbExperiment({
       nodes: readOpenbNodeList(NODE_LIST),
       pods: readOpenbPodList(DEFAULT_PODS),
-      policies: ['best-fit', 'fgd'],
+      policies: ['best-fit', 'fgd', 'unidle'],
       seeds: [42],
     });
     expect(exp.gpus).toBe(6212);
-    const [bestFit, fgd] = exp.runs;
+    const [bestFit, fgd, unidle] = exp.runs;
     expect(Math.abs(bestFit!.unallocatedPctAt100! - 7.14)).toBeLessThanOrEqual(1);
     expect(Math.abs(fgd!.unallocatedPctAt100! - 4.77)).toBeLessThanOrEqual(1);
     expect(fgd!.allocPctAt['130']).not.toBeNull();
-    expect(fgd!.wallMs).toBeLessThanOrEqual(3000);
+    expect(unidle!.unallocatedPctAt100!).toBeLessThan(fgd!.unallocatedPctAt100! - 0.2);
   });
 });
