@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { discoverDevices, hostResources, parseNvidiaSmiInventory, parseSimulateSpec, type ExecFn } from './gpu-discovery.js';
 
@@ -16,6 +17,13 @@ const H100_X8 = [
 const H200 = '0, GPU-d1a492b6-0395-c416-2f78-9fa0b1c2d3e8, NVIDIA H200, 143771\r\n';
 
 describe('parseNvidiaSmiInventory', () => {
+  it('reads the output recorded on a real H200 host', () => {
+    const csv = readFileSync(new URL('../../test/fixtures/nvidia-smi/h200/query-discovery.csv', import.meta.url), 'utf8');
+    expect(parseNvidiaSmiInventory(csv)).toEqual([
+      { index: 0, uuid: 'GPU-54196981-1456-6759-7bdc-2a765535945b', name: 'NVIDIA H200', model: 'H200', memoryMib: 143_771 },
+    ]);
+  });
+
   it('parses eight H100s', () => {
     const devices = parseNvidiaSmiInventory(H100_X8);
     expect(devices).toHaveLength(8);
