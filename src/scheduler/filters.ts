@@ -1,9 +1,12 @@
-import type { FilterPlugin } from './policy.js';
+import type { FilterPlugin, FilterStatus } from './policy.js';
 import { deviceMatches, gpuDemand, gpusFit } from './request-shape.js';
+
+/** One shared "passed" status: filters run millions of times in a simulation and should not allocate. */
+const OK: FilterStatus = { ok: true };
 
 export const nodeSchedulable: FilterPlugin = {
   name: 'node-schedulable',
-  filter: (_request, node) => (node.schedulable ? { ok: true } : { ok: false, reason: node.unschedulableReason ?? 'node takes no new work' }),
+  filter: (_request, node) => (node.schedulable ? OK : { ok: false, reason: node.unschedulableReason ?? 'node takes no new work' }),
 };
 
 export const nodeResourcesFit: FilterPlugin = {
@@ -11,15 +14,15 @@ export const nodeResourcesFit: FilterPlugin = {
   filter(request, node) {
     if (node.cpuMilliFree < request.cpuMilli) return { ok: false, reason: `not enough free CPU (need ${request.cpuMilli} milli-cores)` };
     if (node.memoryMibFree < request.memoryMib) return { ok: false, reason: `not enough free memory (need ${request.memoryMib} MiB)` };
-    return { ok: true };
+    return OK;
   },
 };
 
 export const gpuModelMatches: FilterPlugin = {
   name: 'gpu-model-matches',
   filter(request, node) {
-    if (gpuDemand(request).count === 0) return { ok: true };
-    if (node.devices.some((d) => deviceMatches(request, d))) return { ok: true };
+    if (gpuDemand(request).count === 0) return OK;
+    for (const device of node.devices) if (deviceMatches(request, device)) return OK;
     const wanted = request.models.length > 0 ? request.models.join('/') : 'any model';
     const memory = request.minGpuMemoryMib !== null ? ` with ≥ ${request.minGpuMemoryMib} MiB` : '';
     return { ok: false, reason: node.devices.length === 0 ? 'node has no GPUs' : `no GPU of ${wanted}${memory}` };
@@ -29,7 +32,7 @@ export const gpuModelMatches: FilterPlugin = {
 export const gpuCapacityFits: FilterPlugin = {
   name: 'gpu-capacity-fits',
   filter(request, node) {
-    if (gpusFit(request, node)) return { ok: true };
+    if (gpusFit(request, node)) return OK;
     const d = gpuDemand(request);
     return {
       ok: false,

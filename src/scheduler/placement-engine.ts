@@ -15,16 +15,21 @@ interface NodeClass {
   readonly members: number[];
   /** Bumped on every membership change; heap entries carry the version they were pushed at. */
   version: number;
-  /** Per request shape id: the cached evaluation. */
-  readonly evaluations: (Evaluation | undefined)[];
+  /**
+   * Per request shape id, in parallel typed arrays (a 100,000-node cluster holds tens of thousands of
+   * classes times a hundred shapes, so objects per entry would not fit in memory): whether the class
+   * was evaluated and could take the shape, its score, and the class version last pushed into that
+   * shape's heap (-1: never), so a class is pushed once per version.
+   */
+  status: Uint8Array;
+  scores: Float64Array;
+  pushed: Int32Array;
 }
 
-interface Evaluation {
-  feasible: boolean;
-  score: number;
-  /** Class version last pushed into this shape's heap (-1: never), so a class is pushed once per version. */
-  pushedVersion: number;
-}
+const UNKNOWN = 0;
+const FEASIBLE = 1;
+const INFEASIBLE = 2;
+const NO_SLOTS = { status: new Uint8Array(0), scores: new Float64Array(0), pushed: new Int32Array(0) };
 
 /**
  * Per request shape, a max-heap of (score, rank) over class versions, filled lazily from the
@@ -248,10 +253,9 @@ export class PlacementEngine {
     for (let i = queue.cursor; i < this.log.length; i++) {
       const cls = this.log[i]!;
       if (cls.members.length === 0) continue;
-      const evaluation = this.evaluate(cls, request, shape);
-      if (!evaluation.feasible || evaluation.pushedVersion === cls.version) continue;
-      evaluation.pushedVersion = cls.version;
-      queue.push(evaluation.score, this.ranks[cls.members[0]!]!, cls, cls.version);
+      if (!this.evaluate(cls, request, shape) || cls.pushed[shape] === cls.version) continue;
+      cls.pushed[shape] = cls.version;
+      queue.push(cls.scores[shape]!, this.ranks[cls.members[0]!]!, cls, cls.version);
     }
     queue.cursor = this.log.length;
     const best = queue.peekValid();
@@ -264,7 +268,7 @@ export class PlacementEngine {
     feasible.length = 0;
     let total = 0;
     for (const cls of this.live) {
-      if (!this.evaluate(cls, request, shape).feasible) continue;
+      if (!this.evaluate(cls, request, shape)) continue;
       feasible.push(cls);
       total += cls.members.length;
     }
@@ -277,9 +281,11 @@ export class PlacementEngine {
     throw new Error('unreachable: random pick beyond the feasible nodes');
   }
 
-  private evaluate(cls: NodeClass, request: PlacementRequest, shape: number): Evaluation {
-    let evaluation = cls.evaluations[shape];
-    if (evaluation) return evaluation;
+  /** Whether the class can take the shape, scoring it on first sight (the score lands in `cls.scores`). */
+  private evaluate(cls: NodeClass, request: PlacementRequest, shape: number): boolean {
+    if (shape >= cls.status.length) this.growSlots(cls);
+    const known = cls.status[shape];
+    if (known !== UNKNOWN) return known === FEASIBLE;
     const node = this.nodes[cls.members[0]!]!;
     let feasible = true;
     for (const filter of this.policy.filters) {
@@ -290,9 +296,23 @@ export class PlacementEngine {
     }
     let score = 0;
     if (feasible) for (const { plugin, weight } of this.policy.scorers) score += weight * plugin.score(request, node);
-    evaluation = { feasible, score, pushedVersion: -1 };
-    cls.evaluations[shape] = evaluation;
-    return evaluation;
+    cls.status[shape] = feasible ? FEASIBLE : INFEASIBLE;
+    cls.scores[shape] = score;
+    cls.pushed[shape] = -1;
+    return feasible;
+  }
+
+  private growSlots(cls: NodeClass): void {
+    const size = Math.max(8, this.shapeIds.size + 8);
+    const status = new Uint8Array(size);
+    const scores = new Float64Array(size);
+    const pushed = new Int32Array(size).fill(-1);
+    status.set(cls.status);
+    scores.set(cls.scores);
+    pushed.set(cls.pushed);
+    cls.status = status;
+    cls.scores = scores;
+    cls.pushed = pushed;
   }
 
   private classKeyOf(node: NodeView): string {
@@ -306,7 +326,7 @@ export class PlacementEngine {
     const key = this.classKeyOf(this.nodes[index]!);
     let cls = this.classes.get(key);
     if (!cls) {
-      cls = { key, members: [], version: 0, evaluations: [] };
+      cls = { key, members: [], version: 0, ...NO_SLOTS };
       this.classes.set(key, cls);
     }
     const rank = this.ranks[index]!;
@@ -341,8 +361,10 @@ export class PlacementEngine {
     cls.version++;
     if (members.length === 0) {
       this.live.delete(cls);
-      // Empty classes are forgotten so memory tracks the live cluster, not its history.
+      // Empty classes are forgotten so memory tracks the live cluster, not its history (stale heap
+      // entries may still point at one until the next rebuild: drop its score cache now).
       this.classes.delete(cls.key);
+      Object.assign(cls, NO_SLOTS);
     } else {
       this.logChange(cls);
     }
@@ -362,8 +384,8 @@ export class PlacementEngine {
     this.log = [...this.live];
     for (const queue of this.queues) queue.clear();
     for (const cls of this.live) {
-      if (dropScores) cls.evaluations.length = 0;
-      else for (const evaluation of cls.evaluations) if (evaluation) evaluation.pushedVersion = -1;
+      if (dropScores) cls.status.fill(UNKNOWN);
+      cls.pushed.fill(-1);
     }
   }
 }
