@@ -92,6 +92,18 @@ describe('unidle', () => {
   });
 });
 
+describe('unidle packing', () => {
+  it('keeps the hole beside a 650 for a 320 and gives a 220 a fresh GPU', () => {
+    const policy = unidlePolicy();
+    const n = node('n', [350, 1000, 1000, 1000], 'G2', { cpuMilliFree: 96_000, cpuMilliTotal: 96_000 });
+    const engine = new PlacementEngine(policy, [n]);
+    // the workload seen: 650s that pair with 320s, and a few 220s
+    for (let i = 0; i < 64; i++) engine.observe(i % 8 < 3 ? share(650) : i % 8 < 7 ? share(320) : share(220));
+    expect(engine.place(share(220))!.placement.devices[0]!.index).not.toBe(0);
+    expect(engine.place(share(320))!.placement.devices[0]!.index).toBe(0);
+  });
+});
+
 describe('every policy', () => {
   it.each(policyNames())('%s places a mixed workload without over-committing any resource', (name) => {
     const rng = createRandom(11);
