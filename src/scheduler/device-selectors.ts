@@ -50,24 +50,37 @@ export function randomDevices(rng: Random): DeviceSelector {
 }
 
 /**
- * A share on the lowest-index device whose tentative placement scores best under `scoreAfter`
- * (FGD's device choice: the same fragmentation measure that chose the node).
+ * For a share: the lowest-index device whose placement scores best under `scoreOf`, and that score
+ * (undefined / -Infinity when none fits). Devices alike in model and free amount score alike, so each
+ * such pair is scored once.
  */
+export function bestShareDevice(
+  request: PlacementRequest,
+  node: NodeView,
+  scoreOf: (device: DeviceView) => number,
+): { device: DeviceView | undefined; score: number } {
+  const milli = gpuDemand(request).milliPerGpu;
+  let device: DeviceView | undefined;
+  let score = -Infinity;
+  const tried = new Set<string>();
+  for (const candidate of node.devices) {
+    if (candidate.freeMilli < milli || !deviceMatches(request, candidate)) continue;
+    const key = `${candidate.model}/${candidate.freeMilli}`;
+    if (tried.has(key)) continue;
+    tried.add(key);
+    const s = scoreOf(candidate);
+    if (s > score) {
+      score = s;
+      device = candidate;
+    }
+  }
+  return { device, score };
+}
+
+/** A selector placing a share by `bestShareDevice` (whole GPUs as every policy does). */
 export function bestScoringDevice(name: string, scoreAfter: (request: PlacementRequest, node: NodeView, device: DeviceView) => number): DeviceSelector {
   return {
     name,
-    select: shareOrWhole((request, node, milli) => {
-      let chosen: DeviceView | undefined;
-      let best = -Infinity;
-      for (const device of node.devices) {
-        if (device.freeMilli < milli || !deviceMatches(request, device)) continue;
-        const score = scoreAfter(request, node, device);
-        if (score > best) {
-          best = score;
-          chosen = device;
-        }
-      }
-      return chosen;
-    }),
+    select: shareOrWhole((request, node) => bestShareDevice(request, node, (device) => scoreAfter(request, node, device)).device),
   };
 }

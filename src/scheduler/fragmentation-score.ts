@@ -1,5 +1,6 @@
 import { deviceArrays, expectedFragmentation } from './fragmentation.js';
-import { deviceMatches, gpuDemand, lowestFreeWholeDevices } from './request-shape.js';
+import { bestShareDevice } from './device-selectors.js';
+import { gpuDemand, lowestFreeWholeDevices } from './request-shape.js';
 import type { DeviceView, NodeView, PlacementRequest } from './snapshot.js';
 import type { TypicalShape } from './typical-workload.js';
 
@@ -19,16 +20,9 @@ export function fragmentationGradientScore(request: PlacementRequest, node: Node
   return Math.trunc(100 / (1 + Math.exp(-(before - after) / 1000)));
 }
 
-/** The node's score: for a share, that of its best device (each distinct free amount tried once). */
+/** The node's score: for a share, that of its best device. */
 export function bestFragmentationGradientScore(request: PlacementRequest, node: NodeView, workload: readonly TypicalShape[]): number {
   const d = gpuDemand(request);
   if (d.count !== 1 || d.milliPerGpu === 1000) return fragmentationGradientScore(request, node, workload);
-  let best = -Infinity;
-  const tried = new Set<number>();
-  for (const device of node.devices) {
-    if (device.freeMilli < d.milliPerGpu || !deviceMatches(request, device) || tried.has(device.freeMilli)) continue;
-    tried.add(device.freeMilli);
-    best = Math.max(best, fragmentationGradientScore(request, node, workload, device));
-  }
-  return best;
+  return bestShareDevice(request, node, (device) => fragmentationGradientScore(request, node, workload, device)).score;
 }

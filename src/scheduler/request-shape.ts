@@ -1,4 +1,4 @@
-import type { DeviceView, NodeView, PlacementRequest } from './snapshot.js';
+import type { DeviceGrant, DeviceView, NodeView, PlacementRequest } from './snapshot.js';
 
 /** GPU demand as (devices, milli per device): a share is (1, m), whole GPUs (g, 1000), CPU-only (0, 0). */
 export interface GpuDemand {
@@ -77,6 +77,6 @@ export function gpusFit(request: PlacementRequest, node: NodeView): boolean {
   return lowestFreeWholeDevices(request, node, d.count) !== undefined;
 }
 
-export function grantsFor(devices: readonly DeviceView[], milli: number): { deviceId: string; index: number; model: string; milli: number }[] {
+export function grantsFor(devices: readonly DeviceView[], milli: number): DeviceGrant[] {
   return devices.map((d) => ({ deviceId: d.id, index: d.index, model: d.model, milli }));
 }

@@ -1,10 +1,10 @@
-import { wholeDeviceGrants } from '../device-selectors.js';
+import { bestShareDevice, wholeDeviceGrants } from '../device-selectors.js';
 import { DEFAULT_FILTERS } from '../filters.js';
 import { fragmentationGradientScore } from '../fragmentation-score.js';
 import type { DeviceSelector, PlacementPolicy } from '../policy.js';
-import { deviceMatches, freeGpuMilli, gpuDemand, grantsFor, totalGpuMilli } from '../request-shape.js';
+import { freeGpuMilli, gpuDemand, grantsFor, totalGpuMilli } from '../request-shape.js';
 import { SharePricing } from '../share-pricing.js';
-import type { DeviceView, NodeView, PlacementRequest } from '../snapshot.js';
+import type { NodeView, PlacementRequest } from '../snapshot.js';
 import { LearnedWorkload } from '../typical-workload.js';
 
 /**
@@ -45,22 +45,8 @@ export function unidlePolicy(): PlacementPolicy {
   let solvedAt = -1;
   const lossPoints = (milli: number, free: number) => pricing.loss(milli, free) * PACKING_WEIGHT;
   /** The share's best device and its combined score (fragmentation gradient minus packing loss). */
-  const bestDevice = (request: PlacementRequest, node: NodeView): { device: DeviceView | undefined; score: number } => {
-    const d = gpuDemand(request);
-    let device: DeviceView | undefined;
-    let score = -Infinity;
-    const tried = new Set<number>();
-    for (const dev of node.devices) {
-      if (dev.freeMilli < d.milliPerGpu || !deviceMatches(request, dev) || tried.has(dev.freeMilli)) continue;
-      tried.add(dev.freeMilli);
-      const s = fragmentationGradientScore(request, node, learned.shapes, dev) - lossPoints(d.milliPerGpu, dev.freeMilli);
-      if (s > score) {
-        score = s;
-        device = dev;
-      }
-    }
-    return { device, score };
-  };
+  const bestDevice = (request: PlacementRequest, node: NodeView) =>
+    bestShareDevice(request, node, (device) => fragmentationGradientScore(request, node, learned.shapes, device) - lossPoints(gpuDemand(request).milliPerGpu, device.freeMilli));
   const isShare = (request: PlacementRequest) => {
     const d = gpuDemand(request);
     return d.count === 1 && d.milliPerGpu < 1000;
