@@ -144,7 +144,10 @@ export class PlacementEngine {
   private readonly live = new Set<NodeClass>();
   private log: NodeClass[] = [];
   private readonly queues: ShapeQueue[] = [];
-  /** Request shapes get small integer ids so per-class caches are arrays, not string-keyed maps. */
+  /**
+   * Request shapes get small integer ids so per-class caches are arrays, not string-keyed maps. The
+   * id is remembered per request object, so callers must not change a request after handing it over.
+   */
   private readonly shapeIds = new Map<string, number>();
   private readonly requestShapes = new WeakMap<PlacementRequest, number>();
   private readonly nodeIndex = new Map<NodeView, number>();
