@@ -332,26 +332,16 @@ export class PlacementEngine {
       cls = { key, members: [], version: 0, ...NO_SLOTS };
       this.classes.set(key, cls);
     }
-    const rank = this.ranks[index]!;
     const members = cls.members;
-    let lo = 0;
-    let hi = members.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.ranks[members[mid]!]! < rank) lo = mid + 1;
-      else hi = mid;
-    }
-    members.splice(lo, 0, index);
+    members.splice(this.rankPosition(members, this.ranks[index]!), 0, index);
     cls.version++;
     this.live.add(cls);
     this.classOf[index] = cls;
     this.logChange(cls);
   }
 
-  private leave(index: number): void {
-    const cls = this.classOf[index]!;
-    const members = cls.members;
-    const rank = this.ranks[index]!;
+  /** Where a node of `rank` sits (or would sit) in a class's members, kept in rank order. */
+  private rankPosition(members: readonly number[], rank: number): number {
     let lo = 0;
     let hi = members.length;
     while (lo < hi) {
@@ -359,8 +349,15 @@ export class PlacementEngine {
       if (this.ranks[members[mid]!]! < rank) lo = mid + 1;
       else hi = mid;
     }
-    if (members[lo] !== index) throw new Error('node missing from its class');
-    members.splice(lo, 1);
+    return lo;
+  }
+
+  private leave(index: number): void {
+    const cls = this.classOf[index]!;
+    const members = cls.members;
+    const at = this.rankPosition(members, this.ranks[index]!);
+    if (members[at] !== index) throw new Error('node missing from its class');
+    members.splice(at, 1);
     cls.version++;
     if (members.length === 0) {
       this.live.delete(cls);

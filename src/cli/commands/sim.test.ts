@@ -3,33 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-io.js';
+import { TINY_NODES_CSV as NODES_CSV, tinyPodsCsv as podsCsv } from '../../test-support/openb-fixtures.js';
 import { parseInflate, parsePolicies, parseSeeds } from './sim.js';
-
-/** 6 nodes (28 GPUs) and 60 pods: CPU-only, shares, 1-, 2- and 8-GPU, one gpu_spec constraint. */
-const NODES_CSV = [
-  'sn,cpu_milli,memory_mib,gpu,model',
-  'node-a,64000,262144,2,T4',
-  'node-b,96000,393216,4,V100M16',
-  'node-c,96000,786432,8,V100M32',
-  'node-d,96000,786432,8,A10',
-  'node-e,64000,262144,4,G2',
-  'node-f,32000,131072,2,P100',
-].join('\n');
-
-function podsCsv(): string {
-  const shares = [200, 250, 300, 500, 700];
-  const lines = ['name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec'];
-  for (let i = 0; i < 60; i++) {
-    let gpus = 1;
-    let milli = 1000;
-    if (i % 6 === 0) [gpus, milli] = [0, 0];
-    else if (i % 6 === 1 || i % 6 === 4) milli = shares[i % 5]!;
-    else if (i === 59) gpus = 8;
-    else if (i % 12 === 5) gpus = 2;
-    lines.push(`pod-${String(i).padStart(2, '0')},${2000 + (i % 7) * 2000},${8192 * (1 + (i % 4))},${gpus},${milli},${i === 7 ? 'V100M32|A10' : ''}`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 /** wallMs is the one field that depends on the machine. */
 function withoutWallMs(json: string): string {

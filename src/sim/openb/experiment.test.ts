@@ -12,45 +12,9 @@ import {
   toJsonText,
   type OpenbExperimentOptions,
 } from './experiment.js';
+import { TINY_NODES_CSV, tinyPodsCsv } from '../../test-support/openb-fixtures.js';
 import { allocationPctAtCrossing, allocationPctWindowed } from './metrics.js';
 import { parseOpenbNodeList, parseOpenbPodList, readOpenbNodeList, readOpenbPodList } from './trace-reader.js';
-
-/** A tiny cluster: 6 nodes, 28 GPUs of 5 models. */
-const TINY_NODES_CSV = [
-  'sn,cpu_milli,memory_mib,gpu,model',
-  'node-a,64000,262144,2,T4',
-  'node-b,96000,393216,4,V100M16',
-  'node-c,96000,786432,8,V100M32',
-  'node-d,96000,786432,8,A10',
-  'node-e,64000,262144,4,G2',
-  'node-f,32000,131072,2,P100',
-].join('\n');
-
-/**
- * 60 pods: CPU-only, GPU shares, 1-, 2- and 8-GPU pods, and one constrained to two GPU models; about 44
- * GPUs of demand on 28 GPUs, so 1.3 x capacity needs deflation and smaller factors inflation.
- */
-function tinyPodsCsv(): string {
-  const shares = [200, 250, 300, 500, 700];
-  const lines = ['name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec'];
-  for (let i = 0; i < 60; i++) {
-    const name = `pod-${String(i).padStart(2, '0')}`;
-    const cpu = 2000 + (i % 7) * 2000;
-    const mem = 8192 * (1 + (i % 4));
-    let gpus = 0;
-    let milli = 0;
-    let spec = '';
-    if (i % 6 === 0) gpus = 0;
-    else if (i % 6 === 1 || i % 6 === 4) [gpus, milli] = [1, shares[i % 5]!];
-    else if (i % 6 === 3) [gpus, milli] = [1, 1000];
-    else if (i === 59) [gpus, milli] = [8, 1000];
-    else if (i % 12 === 5) [gpus, milli] = [2, 1000];
-    else [gpus, milli] = [1, 1000];
-    if (i === 7) spec = 'V100M32|A10';
-    lines.push(`${name},${cpu},${mem},${gpus},${milli},${spec}`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 const nodes = parseOpenbNodeList(TINY_NODES_CSV, 'nodes.csv');
 const pods = parseOpenbPodList(tinyPodsCsv(), 'pods.csv');
