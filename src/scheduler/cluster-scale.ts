@@ -19,3 +19,19 @@ export function clusterScale(nodes: readonly NodeView[]): ClusterScale {
   }
   return { cpuMilli, gpuMilli };
 }
+
+/**
+ * The scale a normalising policy reads, kept current by its `prepare` hook (openb's 128 cores and
+ * 8 GPUs until the engine hands over its nodes).
+ */
+export function clusterScaleTracker(): { readonly current: ClusterScale; prepare(nodes: readonly NodeView[]): void } {
+  let current: ClusterScale = { cpuMilli: 128_000, gpuMilli: 8000 };
+  return {
+    get current() {
+      return current;
+    },
+    prepare(nodes) {
+      current = clusterScale(nodes);
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { clusterScale, type ClusterScale } from '../cluster-scale.js';
+import { clusterScaleTracker } from '../cluster-scale.js';
 import { bestFitDevices } from '../device-selectors.js';
 import { DEFAULT_FILTERS } from '../filters.js';
 import type { PlacementPolicy } from '../policy.js';
@@ -10,13 +10,13 @@ import { freeGpuMilli, totalGpuMilli } from '../request-shape.js';
  * work onto fuller nodes.
  */
 export function dotProductPolicy(): PlacementPolicy {
-  let scale: ClusterScale = { cpuMilli: 128_000, gpuMilli: 8000 };
+  const scale = clusterScaleTracker();
   return {
     name: 'dotprod',
     description: 'Tetris-style: smallest dot product of free and requested CPU/GPU (packs fuller nodes)',
     filters: DEFAULT_FILTERS,
     selector: bestFitDevices,
-    prepare: (nodes) => void (scale = clusterScale(nodes)),
+    prepare: scale.prepare,
     scorers: [
       {
         weight: 1,
@@ -24,8 +24,8 @@ export function dotProductPolicy(): PlacementPolicy {
           name: 'smallest-dot-product',
           score(request, node) {
             const dot =
-              (node.cpuMilliFree / scale.cpuMilli) * (request.cpuMilli / scale.cpuMilli) +
-              (freeGpuMilli(node) / scale.gpuMilli) * (totalGpuMilli(request) / scale.gpuMilli);
+              (node.cpuMilliFree / scale.current.cpuMilli) * (request.cpuMilli / scale.current.cpuMilli) +
+              (freeGpuMilli(node) / scale.current.gpuMilli) * (totalGpuMilli(request) / scale.current.gpuMilli);
             return Math.trunc(100 * (1 - dot / 2));
           },
         },

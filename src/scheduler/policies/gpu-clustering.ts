@@ -1,4 +1,4 @@
-import { clusterScale, type ClusterScale } from '../cluster-scale.js';
+import { clusterScaleTracker } from '../cluster-scale.js';
 import { bestFitDevices } from '../device-selectors.js';
 import { DEFAULT_FILTERS } from '../filters.js';
 import type { PlacementPolicy } from '../policy.js';
@@ -9,13 +9,13 @@ import { freeGpuMilli, workKind } from '../request-shape.js';
  * k-GPU jobs), preferring fuller nodes. CPU-only work scores 0 everywhere.
  */
 export function gpuClusteringPolicy(): PlacementPolicy {
-  let scale: ClusterScale = { cpuMilli: 128_000, gpuMilli: 8000 };
+  const scale = clusterScaleTracker();
   return {
     name: 'gpu-clustering',
     description: 'alike GPU work together (shares with shares, k-GPU with k-GPU), fuller nodes first',
     filters: DEFAULT_FILTERS,
     selector: bestFitDevices,
-    prepare: (nodes) => void (scale = clusterScale(nodes)),
+    prepare: scale.prepare,
     classKey: (node) => (node.workKinds ? [...node.workKinds.keys()].sort().join('+') : ''),
     scorers: [
       {
@@ -25,7 +25,7 @@ export function gpuClusteringPolicy(): PlacementPolicy {
           score(request, node) {
             const kind = workKind(request);
             if (kind === null) return 0;
-            const base = Math.trunc((25 * (scale.gpuMilli - freeGpuMilli(node))) / scale.gpuMilli);
+            const base = Math.trunc((25 * (scale.current.gpuMilli - freeGpuMilli(node))) / scale.current.gpuMilli);
             const kinds = node.workKinds;
             if (kinds?.has(kind)) return kinds.size === 1 ? base + 75 : base + 50;
             return !kinds || kinds.size === 0 ? base + 25 : base;

@@ -14,7 +14,7 @@ import {
   type AllocationCurve,
 } from './metrics.js';
 import type { CurveSeries } from './report-files.js';
-import { runOpenb } from './simulate.js';
+import { runOpenb, type OpenbRun } from './simulate.js';
 import type { OpenbNode, OpenbPod } from './trace-reader.js';
 
 /** The arrived-workload columns the experiment reports (percent of GPU capacity). */
@@ -48,13 +48,8 @@ export interface OpenbExperimentOptions {
   now?: () => number;
 }
 
-export interface OpenbRunResult {
-  policy: string;
-  seed: number;
-  gpus: number;
-  arrivals: number;
-  placements: number;
-  failures: number;
+/** One run's counts as the simulator gives them, plus the published metrics and the curve. */
+export interface OpenbRunResult extends Pick<OpenbRun, 'policy' | 'seed' | 'gpus' | 'arrivals' | 'placements' | 'failures' | 'nodeClasses' | 'wallMs'> {
   /**
    * 100 − allocation % at the first arrival that brings arrived workload to ≥ 100% of capacity
    * (2 decimals); null if the arrived workload never gets there (inflate < 1).
@@ -64,9 +59,6 @@ export interface OpenbRunResult {
   allocPctAt: AllocPctAt;
   /** The published metric: 100 − mean allocation % over the arrivals whose arrived % rounds to 100 (§7). */
   publishedMethodUnallocatedPctAt100: number | null;
-  /** Node classes left at the end of the run (how far grouping identical nodes shrank the search). */
-  nodeClasses: number;
-  wallMs: number;
   curve: AllocationCurve;
 }
 
