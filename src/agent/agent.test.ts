@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAgent, type AgentHandle, type AgentLogger } from './agent.js';
-import type { FinishedReport, JobAssignment, LogChunk, RegisterRequest, StartedReport } from './protocol.js';
+import type { FinishedReport, JobAssignment, LogChunk, RegisterRequest, StartedReport, StopOrder } from './protocol.js';
 
 const TOKEN = 'agent-token-test';
 
@@ -24,6 +24,8 @@ class FakeServer {
   registrations = 0;
   /** Pending assignments, handed out once on the next heartbeat. */
   toStart: JobAssignment[] = [];
+  /** Pending stop orders, handed out once on the next heartbeat. */
+  toStop: StopOrder[] = [];
   logs = new Map<string, Buffer>();
   finishedAcks = new Map<string, number>();
   private server: Server;
@@ -74,7 +76,7 @@ class FakeServer {
       this.events.push({ kind: 'heartbeat', body });
       if (body.nodeId !== `node_${this.registrations}`) return send(404, { code: 'not_found', detail: 'node does not exist' });
       const start = this.toStart.splice(0);
-      return send(200, { at: Date.now(), start, stop: [] });
+      return send(200, { at: Date.now(), start, stop: this.toStop.splice(0) });
     }
     const m = /^\/v1\/agent\/jobs\/([^/]+)\/(started|logs|finished)$/.exec(url);
     if (!m) return send(404, { code: 'not_found', detail: 'no route' });
@@ -218,6 +220,20 @@ describe('agent against a fake control plane', () => {
     // Database reset: the next heartbeat gets 404 and the agent registers again under a new id.
     server.registrations = 5;
     await until(() => second.nodeId === 'node_6');
+  });
+
+  it('hands a stop order\'s notice to the job before its SIGTERM', async () => {
+    const script = 'trap \'cat "$UNIDLE_NOTICE_FILE"; exit 0\' TERM; [ -e "$UNIDLE_NOTICE_FILE" ] || echo ready; while :; do sleep 0.05; done';
+    server.toStart.push(job('job_n', ['sh', '-c', script]));
+    await agent();
+    await until(() => server.log('job_n', 'stdout') === 'ready\n');
+    const notice = { kind: 'budget' as const, reason: 'the budget of team-a is spent', deadlineAt: Date.now() + 500, requeue: false };
+    server.toStop.push({ jobId: 'job_n', reason: 'budget', graceMs: 500, notice });
+    await until(() => server.finishedAcks.get('job_n') === 1);
+    expect(server.of('finished', 'job_n')[0]!.body).toMatchObject({ cause: 'stopped', exitCode: 0, signal: null });
+    const out = server.log('job_n', 'stdout');
+    expect(out).toContain('the budget of team-a is spent');
+    expect(JSON.parse(out.slice('ready\n'.length))).toEqual({ ...notice, graceMs: 500 });
   });
 
   it('stop({ killJobs: true }) kills running jobs and reports their end', async () => {

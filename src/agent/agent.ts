@@ -264,8 +264,9 @@ class Agent {
       stopping.add(order.jobId);
       const state = this.runner.get(order.jobId);
       if (!state || state.endedAt !== undefined || state.stop) continue;
-      this.log.info({ jobId: order.jobId, reason: order.reason, graceMs: order.graceMs }, 'server asked to stop job');
-      await this.runner.stop(order.jobId, order.graceMs, 'stopped');
+      const notice = order.notice ?? undefined;
+      this.log.info({ jobId: order.jobId, reason: order.reason, graceMs: order.graceMs, notice: notice?.kind }, 'server asked to stop job');
+      await this.runner.stop(order.jobId, order.graceMs, 'stopped', notice);
     }
     for (const a of answer.start ?? []) {
       // A job whose folder exists was started here before (maybe by a previous agent process): never again.

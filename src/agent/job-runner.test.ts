@@ -1,15 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobAlreadyKnownError, JobRunner, type JobState } from './job-runner.js';
-import type { JobAssignment } from './protocol.js';
+import { JobAlreadyKnownError, JobRunner, type JobRunnerLogger, type JobState } from './job-runner.js';
+import type { JobAssignment, StopNotice } from './protocol.js';
 
 let stateDir: string;
 const runners: JobRunner[] = [];
 
-function runner(): JobRunner {
-  const r = new JobRunner({ stateDir, pollIntervalMs: 50 });
+function runner(logger?: JobRunnerLogger): JobRunner {
+  const r = new JobRunner({ stateDir, pollIntervalMs: 50, logger });
   runners.push(r);
   return r;
 }
@@ -97,12 +97,72 @@ describe('JobRunner', () => {
     // The wrapper survives the group's SIGTERM to record the command's own status: 128 + 15.
     expect(end).toMatchObject({ cause: 'stopped', signal: null, exitCode: 143 });
 
-    await r.start(assignment('job_graceful', ['sh', '-c', 'trap "echo bye; exit 0" TERM; echo up; sleep 30']));
+    await r.start(assignment('job_graceful', ['sh', '-c', 'trap "echo bye; exit 0" TERM; echo up; while :; do sleep 0.05; done']));
     await waitFor(async () => (await r.logSize('job_graceful', 'stdout')) > 0);
     await r.stop('job_graceful', 2000, 'stopped');
     const graceful = await r.waitForFinish('job_graceful');
     expect(graceful, JSON.stringify(graceful)).toMatchObject({ cause: 'stopped', exitCode: 0 });
     expect((await r.readLogs('job_graceful', 'stdout', 0, 100)).toString()).toBe('up\nbye\n');
+  });
+
+  describe('stop notice', () => {
+    // Traps TERM, then prints its notice file (or says there is none) and exits 0; first says whether the
+    // file existed at start, so the test also sees what the job saw.
+    const NOTICE_JOB = [
+      'trap \'if [ -e "$UNIDLE_NOTICE_FILE" ]; then cat "$UNIDLE_NOTICE_FILE"; else echo no-notice; fi; exit 0\' TERM',
+      'if [ -e "$UNIDLE_NOTICE_FILE" ]; then echo "at-start=present"; else echo "at-start=absent"; fi',
+      // Short sleeps, not one long one: a TERM landing between `echo` and the fork of a long sleep would
+      // only be handled once that sleep ends (the group signal predates the sleep process).
+      'while :; do sleep 0.05; done',
+    ].join('; ');
+    const notice: StopNotice = { kind: 'preemption', reason: 'preempted by job_prio for a higher bid', deadlineAt: 1_900_000_000_000, requeue: true };
+    const exists = (file: string) => access(file).then(() => true, () => false);
+
+    it('writes the notice to UNIDLE_NOTICE_FILE before the SIGTERM, so the trapping job can read it', async () => {
+      const r = runner();
+      const file = path.join(stateDir, 'jobs', 'job_notice', 'notice.json');
+      await r.start(assignment('job_notice', ['sh', '-c', `echo "file=$UNIDLE_NOTICE_FILE"; ${NOTICE_JOB}`]));
+      await waitFor(async () => (await r.readLogs('job_notice', 'stdout', 0, 4096)).toString().includes('at-start='));
+      expect(await exists(file)).toBe(false);
+
+      await r.stop('job_notice', 2000, 'stopped', notice);
+      const end = await r.waitForFinish('job_notice');
+      expect(end, JSON.stringify(end)).toMatchObject({ cause: 'stopped', exitCode: 0, signal: null });
+      const [fileLine, startLine, ...rest] = (await r.readLogs('job_notice', 'stdout', 0, 4096)).toString().split('\n');
+      expect(fileLine).toBe(`file=${file}`);
+      expect(startLine).toBe('at-start=absent');
+      const printed = rest.join('\n');
+      expect(printed).toContain(notice.reason);
+      expect(printed).toContain('"preemption"');
+      expect(JSON.parse(printed)).toEqual({ ...notice, graceMs: 2000 });
+      // Written through a temp file that was renamed into place: nothing else is left behind.
+      expect((await readdir(path.dirname(file))).filter((n) => n.includes('notice'))).toEqual(['notice.json']);
+    });
+
+    it('a stop without a notice stops the job as before and writes no notice file', async () => {
+      const r = runner();
+      await r.start(assignment('job_plain', ['sh', '-c', NOTICE_JOB]));
+      await waitFor(async () => (await r.logSize('job_plain', 'stdout')) > 0);
+      await r.stop('job_plain', 2000, 'stopped');
+      const end = await r.waitForFinish('job_plain');
+      expect(end, JSON.stringify(end)).toMatchObject({ cause: 'stopped', exitCode: 0, signal: null });
+      expect((await r.readLogs('job_plain', 'stdout', 0, 4096)).toString()).toBe('at-start=absent\nno-notice\n');
+      expect(await exists(path.join(stateDir, 'jobs', 'job_plain', 'notice.json'))).toBe(false);
+    });
+
+    it('a notice that cannot be written is logged and the job is stopped anyway', async () => {
+      const warnings: string[] = [];
+      const r = runner({ info() {}, error() {}, debug() {}, warn: (_o, m) => warnings.push(m) });
+      // The job blocks its own notice path with a folder: the rename onto it fails.
+      await r.start(assignment('job_blocked', ['sh', '-c', 'mkdir "$UNIDLE_NOTICE_FILE"; trap "echo term; exit 0" TERM; echo up; while :; do sleep 0.05; done']));
+      await waitFor(async () => (await r.logSize('job_blocked', 'stdout')) > 0);
+      await r.stop('job_blocked', 2000, 'stopped', notice);
+      const end = await r.waitForFinish('job_blocked');
+      expect(end, JSON.stringify(end)).toMatchObject({ cause: 'stopped', exitCode: 0, signal: null });
+      expect((await r.readLogs('job_blocked', 'stdout', 0, 4096)).toString()).toBe('up\nterm\n');
+      expect(warnings).toContain('could not write the stop notice; stopping the job anyway');
+      expect((await readdir(path.join(stateDir, 'jobs', 'job_blocked'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    });
   });
 
   it('SIGKILLs a process group that ignores SIGTERM after the grace period', async () => {

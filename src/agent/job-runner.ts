@@ -2,14 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { FinishCause, JobAssignment, LogStream, RunningJobReport } from './protocol.js';
+import type { FinishCause, JobAssignment, LogStream, RunningJobReport, StopNotice } from './protocol.js';
 
 /**
  * Process supervision that survives agent restarts. Everything the agent must remember about a job lives
- * in `<stateDir>/jobs/<jobId>/` (spec.json, state.json, stdout.log, stderr.log, pid, exit), so a new agent
- * process can pick up where a crashed one stopped. The folder is created with an exclusive mkdir before
- * anything is spawned: a job whose folder exists is never started again, which is what guarantees
- * "at most once" across crashes.
+ * in `<stateDir>/jobs/<jobId>/` (spec.json, state.json, stdout.log, stderr.log, pid, exit, and notice.json
+ * once a stop comes with a notice), so a new agent process can pick up where a crashed one stopped. The
+ * folder is created with an exclusive mkdir before anything is spawned: a job whose folder exists is never
+ * started again, which is what guarantees "at most once" across crashes.
  */
 
 export type StopCause = 'stopped' | 'max-duration';
@@ -82,6 +82,8 @@ interface Job {
   pollTimer: NodeJS.Timeout | null;
   maxTimer: NodeJS.Timeout | null;
   killTimer: NodeJS.Timeout | null;
+  /** A stop notice is being written: the SIGTERM waits for it, so start() must not send it meanwhile. */
+  noticePending: boolean;
   writeChain: Promise<void>;
   done: Promise<Readonly<JobState>>;
   resolveDone: (s: Readonly<JobState>) => void;
@@ -224,7 +226,7 @@ export class JobRunner {
       child.unref();
       this.log.info({ jobId: a.jobId, pid: child.pid, command: a.command, devices: a.deviceIndexes, gpuMilli: a.gpuMilli }, 'job started');
       this.armMaxDuration(job);
-      if (job.state.stop) this.signalStop(job);
+      if (job.state.stop && !job.noticePending) this.signalStop(job);
     }
     await out.close().catch(() => {});
     await errOut.close().catch(() => {});
@@ -238,13 +240,26 @@ export class JobRunner {
 
   /**
    * Asks a job to stop: SIGTERM to its process group now, SIGKILL after graceMs if anything is left.
+   * With a notice, the job's notice file (UNIDLE_NOTICE_FILE) is written first, so a job woken by the
+   * SIGTERM can already read why and until when; a failed write is logged and the stop goes on.
    * Resolves once the request is recorded; use waitForFinish to wait for the end.
    */
-  async stop(jobId: string, graceMs: number, cause: StopCause): Promise<void> {
+  async stop(jobId: string, graceMs: number, cause: StopCause, notice?: StopNotice): Promise<void> {
     const job = this.jobs.get(jobId);
     if (!job || job.state.endedAt !== undefined || job.state.stop) return;
-    job.state.stop = { cause, requestedAt: this.now(), graceMs: Math.max(0, graceMs), signalSent: null };
-    this.log.info({ jobId, graceMs, cause }, 'stopping job');
+    const stop: NonNullable<JobState['stop']> = { cause, requestedAt: this.now(), graceMs: Math.max(0, graceMs), signalSent: null };
+    job.state.stop = stop;
+    this.log.info({ jobId, graceMs, cause, notice: notice?.kind }, 'stopping job');
+    if (notice) {
+      // job.state.stop is set above, so a concurrent stop() (max duration, shutdown) is a no-op meanwhile.
+      job.noticePending = true;
+      try {
+        await this.writeNotice(job, notice, stop.graceMs);
+      } finally {
+        job.noticePending = false;
+      }
+      if (job.abandoned || job.state.endedAt !== undefined) return;
+    }
     // While the job is still being spawned (pid null) start() sends the signal once the pid is known.
     if (job.state.pid !== null) this.signalStop(job);
     await this.persist(job);
@@ -409,10 +424,24 @@ export class JobRunner {
       pollTimer: null,
       maxTimer: null,
       killTimer: null,
+      noticePending: false,
       writeChain: Promise.resolve(),
       done,
       resolveDone,
     };
+  }
+
+  /** Never throws: a notice is a courtesy to the job and must not keep it from being stopped. */
+  private async writeNotice(job: Job, notice: StopNotice, graceMs: number): Promise<void> {
+    const file = noticeFile(job.dir);
+    const body = { kind: notice.kind, reason: notice.reason, deadlineAt: notice.deadlineAt, requeue: notice.requeue, graceMs };
+    try {
+      // Temp file in the same folder, then rename: a job polling the file never reads half a notice.
+      await this.writeJson(file, body);
+      this.log.debug({ jobId: job.id, file, kind: notice.kind }, 'wrote stop notice');
+    } catch (err) {
+      this.log.warn({ jobId: job.id, file, err: (err as Error).message }, 'could not write the stop notice; stopping the job anyway');
+    }
   }
 
   private signalStop(job: Job): void {
@@ -540,12 +569,17 @@ export class JobRunner {
     const tmp = `${file}.${process.pid}.${++this.tmpCounter}.tmp`;
     const fh = await fs.open(tmp, 'w');
     try {
-      await fh.writeFile(JSON.stringify(value, null, 2) + '\n');
-      await fh.datasync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(JSON.stringify(value, null, 2) + '\n');
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      throw err;
     }
-    await fs.rename(tmp, file);
   }
 }
 
@@ -590,7 +624,14 @@ export function jobEnv(a: JobAssignment, dir: string): NodeJS.ProcessEnv {
   }
   env.UNIDLE_PID_FILE = path.join(dir, 'pid');
   env.UNIDLE_EXIT_FILE = path.join(dir, 'exit');
+  // Absent until a stop comes with a notice (protocol StopNotice); written atomically before the SIGTERM.
+  env.UNIDLE_NOTICE_FILE = noticeFile(dir);
   return env;
+}
+
+/** Where a job finds its stop notice: `notice.json` in its own folder, as an absolute path. */
+export function noticeFile(dir: string): string {
+  return path.resolve(dir, 'notice.json');
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): boolean {

@@ -59,10 +59,27 @@ export interface JobAssignment {
   graceMs: number;
 }
 
+/**
+ * Told to the job itself before it is signalled, like a cloud spot instance's termination notice: the
+ * agent writes it as JSON (plus graceMs) to the file named by the job's UNIDLE_NOTICE_FILE, then sends
+ * SIGTERM. SIGTERM alone says nothing about why or for how long; with this a job can decide whether a
+ * checkpoint is worth it (it will not be resumed when requeue is true) and how much time it has.
+ */
+export interface StopNotice {
+  kind: 'preemption' | 'budget' | 'cancel';
+  reason: string;
+  /** when SIGKILL follows at the latest, epoch ms (server clock) */
+  deadlineAt: number;
+  /** true when the job will be queued again and restarted from scratch */
+  requeue: boolean;
+}
+
 export interface StopOrder {
   jobId: string;
   reason: string;
   graceMs: number;
+  /** When present, handed to the job (UNIDLE_NOTICE_FILE) before its SIGTERM; absent: a plain stop. */
+  notice?: StopNotice;
 }
 
 export interface HeartbeatResponse {

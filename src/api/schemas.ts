@@ -21,6 +21,14 @@ export const Problem = Type.Object(
   { $id: 'Problem', description: 'application/problem+json (RFC 9457)' },
 );
 
+export const Money = Type.Object(
+  {
+    amountMicros: Type.Integer({ description: 'integer micro-units of the currency (¥1 = 1000000)' }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217, e.g. CNY' }),
+  },
+  { $id: 'Money', additionalProperties: false },
+);
+
 export const JobSubmission = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -35,6 +43,13 @@ export const JobSubmission = Type.Object(
     memoryMib: Type.Optional(Type.Integer({ description: 'MiB, default 2048' })),
     maxDurationMs: Type.Optional(Type.Integer({ description: 'killed when it runs this long; default 24 h' })),
     tier: Type.Optional(Type.String({ description: `one of ${JOB_TIERS.join(', ')}` })),
+    maxPricePerHour: Type.Optional(
+      Type.Object(
+        { amountMicros: Type.Integer(), currency: Type.String() },
+        { additionalProperties: false, description: 'spot bid: the most this job pays per hour for its whole shape; default: the on-demand price' },
+      ),
+    ),
+    requeueOnPreemption: Type.Optional(Type.Boolean({ description: 'spot: go back to the queue when preempted (default true)' })),
   },
   { additionalProperties: false, $id: 'JobSubmission' },
 );
@@ -48,6 +63,7 @@ const JobStateSchema = Type.Union([
   Type.Literal('failed'),
   Type.Literal('cancelled'),
   Type.Literal('lost'),
+  Type.Literal('preempted'),
 ]);
 
 const JobFields = {
@@ -77,6 +93,13 @@ const JobFields = {
   startedAt: Nullable(EpochMs),
   endedAt: Nullable(EpochMs),
   cancelRequestedAt: Nullable(EpochMs),
+  maxPricePerHour: Nullable(Money),
+  requeueOnPreemption: Type.Boolean(),
+  pricePerHour: Nullable(Type.Object({ amountMicros: Type.Integer(), currency: Type.String() }, { description: 'price per hour of the whole shape, fixed when the job was placed (spot: follows the clearing price)' })),
+  reservationId: Nullable(Type.String()),
+  preemptRequestedAt: Nullable(EpochMs),
+  preemptReason: Nullable(Type.String()),
+  preemptions: Type.Integer({ description: 'times this job was preempted and requeued' }),
 };
 
 export const Job = Type.Object(JobFields, { $id: 'Job' });
@@ -91,6 +114,23 @@ export const JobDetail = Type.Object(
       cpuMilliSeconds: Type.Integer(),
       memoryMibSeconds: Type.Integer(),
       meteredUntil: Nullable(EpochMs),
+    }),
+    cost: Type.Object({
+      charged: Type.Object({ amountMicros: Type.Integer(), currency: Type.String() }),
+      leases: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          model: Type.String(),
+          tier: Type.String(),
+          gpuMilli: Type.Integer(),
+          pricePerGpuHour: Type.Object({ amountMicros: Type.Integer(), currency: Type.String() }),
+          floorPerGpuHour: Type.Object({ amountMicros: Type.Integer(), currency: Type.String() }),
+          startAt: EpochMs,
+          endAt: Nullable(EpochMs),
+          chargedUntil: EpochMs,
+          charged: Type.Object({ amountMicros: Type.Integer(), currency: Type.String() }),
+        }),
+      ),
     }),
   },
   { $id: 'JobDetail' },

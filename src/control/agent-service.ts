@@ -18,7 +18,9 @@ import type {
 } from '../agent/protocol.js';
 import { appendEvent } from './events.js';
 import type { InventoryService } from './inventory-service.js';
-import { meterUpTo, releaseAllocations, StaleJobError, transition } from './job-lifecycle.js';
+import { endPreempted, meterUpTo, releaseAllocations, StaleJobError, transition } from './job-lifecycle.js';
+import { openLease } from './lease-store.js';
+import type { MarketService } from './market-service.js';
 import { requireAgent, type Principal } from './principal.js';
 
 const MAX_DURATION_SLACK_MS = 5000;
@@ -63,6 +65,7 @@ export class AgentService {
     private readonly clock: Clock,
     private readonly inventory: InventoryService,
     private readonly options: AgentServiceOptions,
+    private readonly market: MarketService,
   ) {}
 
   async register(p: Principal, req: RegisterRequest): Promise<RegisterResponse> {
@@ -128,7 +131,7 @@ export class AgentService {
     const start: JobAssignment[] = [];
     const stop: StopOrder[] = [];
     const activeIds = new Set(active.map((j) => j.id));
-    const toStart = active.filter((j) => j.state === 'scheduled' && j.cancel_requested_at === null && !runningIds.includes(j.id));
+    const toStart = active.filter((j) => j.state === 'scheduled' && j.cancel_requested_at === null && j.preempt_requested_at === null && !runningIds.includes(j.id));
     const allocations =
       toStart.length > 0 ? await this.db.selectFrom('allocations').selectAll().where('job_id', 'in', toStart.map((j) => j.id)).execute() : [];
     for (const job of toStart) {
@@ -147,6 +150,15 @@ export class AgentService {
     for (const job of active) {
       if (!runningIds.includes(job.id)) continue;
       if (job.cancel_requested_at !== null) stop.push({ jobId: job.id, reason: 'cancelled', graceMs: this.options.graceMs });
+      else if (job.preempt_requested_at !== null) {
+        const deadlineAt = job.preempt_deadline_at ?? now;
+        stop.push({
+          jobId: job.id,
+          reason: job.preempt_reason ?? 'preempted',
+          graceMs: Math.max(0, deadlineAt - now),
+          notice: { kind: job.preempt_kind === 'budget' ? 'budget' : 'preemption', reason: job.preempt_reason ?? 'preempted', deadlineAt, requeue: job.requeue_on_preempt === 1 },
+        });
+      }
       // The agent enforces max duration itself; this catches an agent whose timer did not fire.
       else if (job.started_at !== null && now > job.started_at + job.max_duration_ms + this.options.graceMs + MAX_DURATION_SLACK_MS)
         stop.push({ jobId: job.id, reason: 'ran past its max duration', graceMs: this.options.graceMs });
@@ -157,6 +169,15 @@ export class AgentService {
     // A scheduled job cancelled before its agent started it never runs: finish the cancel here.
     const cancelledBeforeStart = active.filter((j) => j.state === 'scheduled' && j.cancel_requested_at !== null && !runningIds.includes(j.id));
     for (const job of cancelledBeforeStart) await this.finishWithoutRun(job, 'cancelled', job.state_reason.replace(/; stopping$/, ''), now);
+    // Told to leave before it started: nothing to signal, give the capacity back now.
+    for (const job of active.filter((j) => j.state === 'scheduled' && j.cancel_requested_at === null && j.preempt_requested_at !== null && !runningIds.includes(j.id))) {
+      try {
+        await this.db.transaction().execute((tx) => endPreempted(tx, job, null, now));
+        this.onCapacityFreed();
+      } catch (err) {
+        if (!(err instanceof StaleJobError)) throw err;
+      }
+    }
     return { at: now, start, stop };
   }
 
@@ -184,7 +205,28 @@ export class AgentService {
         at: now,
         set: { started_at: startedAt, confirmed_until: startedAt, metered_until: startedAt, last_seen_at: now },
       });
+      await this.openJobLease(tx, job, node.center_id, node.id, startedAt, now);
       return { state: 'running' as JobState };
+    });
+  }
+
+  /** The job's first lease, at the price fixed when it was placed (reserved work is prepaid: 0). */
+  private async openJobLease(tx: Db, job: JobsTable, centerId: string, nodeId: string, at: number, now: number): Promise<void> {
+    const allocs = await tx.selectFrom('allocations').select(['model', 'gpu_milli']).where('job_id', '=', job.id).where('released_at', 'is', null).execute();
+    if (allocs.length === 0) return;
+    const model = allocs[0]!.model;
+    const { floorMicros, currency } = await this.market.floorOf(tx, centerId, model, job.tier);
+    await openLease(tx, {
+      job,
+      centerId,
+      nodeId,
+      model,
+      gpuMilli: allocs.reduce((sum, a) => sum + a.gpu_milli, 0),
+      priceMicros: job.tier === 'reserved' ? 0 : (job.price_micros ?? 0),
+      floorMicros,
+      currency,
+      at,
+      now,
     });
   }
 
@@ -232,19 +274,24 @@ export class AgentService {
   async finished(p: Principal, jobId: string, r: FinishedReport): Promise<FinishedAck> {
     const now = this.clock.now();
     const result = await this.db.transaction().execute(async (tx) => {
-      const { job } = await this.ownJob(p, r.nodeId, jobId, tx);
+      const { job, node } = await this.ownJob(p, r.nodeId, jobId, tx);
       if (isTerminal(job.state as JobState)) return { state: job.state, freed: false };
-      const { state, reason } = outcome(job, r);
       const endedAt = Math.min(r.endedAt, now);
       let meterFrom = job.metered_until;
       if (job.state === 'scheduled' && r.startedAt !== null) {
         // The started report never arrived (agent crashed in between): bill from the recorded start.
         meterFrom = Math.min(r.startedAt, endedAt);
         await tx.updateTable('jobs').set({ metered_until: meterFrom, started_at: meterFrom }).where('id', '=', job.id).execute();
+        await this.openJobLease(tx, job, node.center_id, node.id, meterFrom, now);
       }
       if (meterFrom !== null && endedAt > meterFrom) {
         await meterUpTo(tx, { ...job, metered_until: meterFrom }, endedAt, now);
       }
+      // Told to leave and then stopped (or killed by the stop's signals): preempted, not failed.
+      if (job.preempt_requested_at !== null && job.cancel_requested_at === null && (r.cause === 'stopped' || (r.cause === 'exited' && r.exitCode !== 0))) {
+        return { state: await endPreempted(tx, job, { endedAt, exitCode: r.exitCode, signal: r.signal }, now), freed: true };
+      }
+      const { state, reason } = outcome(job, r);
       await transition(tx, job, {
         to: state,
         reason,

@@ -5,6 +5,7 @@ import { testDialects } from '../test-support/databases.js';
 import type { StoreHandle } from '../store/database.js';
 import { InventoryService } from './inventory-service.js';
 import { SchedulingCycle } from './scheduling-cycle.js';
+import { MarketService } from './market-service.js';
 
 const dialects = await testDialects();
 
@@ -33,7 +34,8 @@ describe.each(dialects)('racing for the last GPU on %s', (dialect) => {
     const schedulers = Array.from({ length: 4 }, () => {
       const store = dialect === 'postgres' ? h.ts.reopen(5) : h.ts.store;
       if (store !== h.ts.store) extraStores.push(store);
-      return new SchedulingCycle(store.db, h.clock, new InventoryService(store.db, h.clock), bestFitPolicy());
+      const inventory = new InventoryService(store.db, h.clock);
+      return new SchedulingCycle(store.db, h.clock, inventory, bestFitPolicy(), new MarketService(store.db, h.clock, inventory, store.dialect));
     });
 
     const submissions = Array.from({ length: 50 }, (_, i) =>

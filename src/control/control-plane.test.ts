@@ -39,9 +39,9 @@ describe.each(dialects)('control plane on %s', (dialect) => {
     h.clock.advance(5000);
     await h.control.agents.heartbeat(h.agent, { nodeId, at: h.clock.now(), running: [{ jobId: job.id, pid: 4242, startedAt: t0 }] });
     const pass = await h.control.metering.pass();
-    expect(pass.rows).toBe(1);
+    expect(pass.spans).toBe(1);
     // Replaying a pass with nothing new confirmed writes nothing.
-    expect((await h.control.metering.pass()).rows).toBe(0);
+    expect((await h.control.metering.pass()).spans).toBe(0);
 
     const ack = await h.control.agents.appendLog(h.agent, job.id, { nodeId, stream: 'stdout', offset: 0, dataBase64: Buffer.from('hello\n').toString('base64') });
     expect(ack.nextOffset).toBe(6);
@@ -231,7 +231,7 @@ describe.each(dialects)('control plane on %s', (dialect) => {
   });
 
   it('caps the output kept per job, acknowledging the rest so the agent moves on', async () => {
-    const agents = new AgentService(h.ts.store.db, h.clock, h.control.inventory, { ...AgentService.defaults(), maxLogBytesPerStream: 1024 });
+    const agents = new AgentService(h.ts.store.db, h.clock, h.control.inventory, { ...AgentService.defaults(), maxLogBytesPerStream: 1024 }, h.control.market);
     const { job } = await h.control.jobs.submit(h.demo, { command: ['yes'], gpuMilli: 100 });
     await h.control.scheduling.run();
     const chunk = (offset: number, size: number) => agents.appendLog(h.agent, job.id, { nodeId, stream: 'stdout', offset, dataBase64: Buffer.alloc(size, 'y').toString('base64') });

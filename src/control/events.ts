@@ -3,7 +3,7 @@ import type { Db } from '../store/database.js';
 export interface EventInput {
   at: number;
   type: string;
-  subjectKind: 'job' | 'node' | 'tenant' | 'member' | 'key' | 'center';
+  subjectKind: 'job' | 'node' | 'tenant' | 'member' | 'key' | 'center' | 'reservation' | 'ledger';
   subjectId: string;
   tenantId?: string | null;
   actor?: string | null;

@@ -2,7 +2,7 @@ import { conflict, invalid, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Clock } from '../domain/clock.js';
 import type { DB, Db } from '../store/database.js';
-import type { CentersTable, DevicesTable, NodesTable } from '../store/schema.js';
+import { CENTER_MARKET_DEFAULTS, type CentersTable, type DevicesTable, type NodesTable } from '../store/schema.js';
 import type { RegisterRequest } from '../agent/protocol.js';
 import type { ClusterSnapshot, NodeView } from '../scheduler/snapshot.js';
 import { appendEvent } from './events.js';
@@ -105,7 +105,7 @@ export class InventoryService {
       const existing = await tx.selectFrom('centers').select('id').where('name', '=', input.name).executeTakeFirst();
       if (existing) throw conflict(`a center named "${input.name}" already exists (${existing.id})`);
       const now = this.clock.now();
-      const row: CentersTable = { id: newId('ctr', now), name: input.name, region: input.region ?? 'default', timezone, created_at: now };
+      const row: CentersTable = { id: newId('ctr', now), name: input.name, region: input.region ?? 'default', timezone, created_at: now, ...CENTER_MARKET_DEFAULTS };
       await tx.insertInto('centers').values(row).execute();
       await appendEvent(tx, { at: now, type: 'center.created', subjectKind: 'center', subjectId: row.id, actor: p === 'system' ? 'system' : p.memberId, message: `center ${row.name} created` });
       return toCenter(row);

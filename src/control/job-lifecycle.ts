@@ -1,8 +1,8 @@
 import { canTransition, type JobState } from '../domain/job.js';
-import { newId } from '../domain/ids.js';
 import type { Db } from '../store/database.js';
 import type { JobsTable } from '../store/schema.js';
 import { appendEvent } from './events.js';
+import { closeOpenLeases } from './lease-store.js';
 
 /**
  * The transactional building blocks every path that moves a job uses (API, scheduler, agent reports,
@@ -46,8 +46,13 @@ export async function transition(db: Db, job: Pick<JobsTable, 'id' | 'state' | '
   });
 }
 
-/** Gives a job's devices, CPU and memory back to its node. Idempotent: released allocations are skipped. */
+/**
+ * Gives a job's devices, CPU and memory back to its node and closes its lease where its metering
+ * stopped (callers meter up to the job's end first). Idempotent: released allocations are skipped.
+ */
 export async function releaseAllocations(db: Db, job: Pick<JobsTable, 'id' | 'node_id' | 'cpu_milli' | 'memory_mib'>, at: number): Promise<void> {
+  const metered = await db.selectFrom('jobs').select('metered_until').where('id', '=', job.id).executeTakeFirst();
+  if (metered?.metered_until != null) await closeOpenLeases(db, job.id, metered.metered_until);
   const allocations = await db.selectFrom('allocations').selectAll().where('job_id', '=', job.id).where('released_at', 'is', null).execute();
   if (allocations.length === 0) return;
   for (const a of allocations) {
@@ -70,49 +75,92 @@ export async function releaseAllocations(db: Db, job: Pick<JobsTable, 'id' | 'no
   }
 }
 
-export type MeterableJob = Pick<JobsTable, 'id' | 'tenant_id' | 'node_id' | 'tier' | 'cpu_milli' | 'memory_mib' | 'metered_until'>;
+export { meterUpTo, type MeterableJob } from './lease-store.js';
 
 /**
- * Writes the usage of [metered_until, until) and advances the cursor in the same transaction. The
- * conditional update plus the unique (job, start) key mean a span is written once even if two passes
- * race or one is replayed after a crash.
+ * The end of a preemption: the job's usage is metered to its end by the caller; here its lease
+ * closes, its capacity returns, and it goes back to the queue (keeping its place by submission time)
+ * or, if its tenant opted out of requeueing, ends as `preempted`.
  */
-export async function meterUpTo(db: Db, job: MeterableJob, until: number, now: number): Promise<boolean> {
-  const from = job.metered_until;
-  if (from === null || until <= from || !job.node_id) return false;
-  const allocs = await db.selectFrom('allocations').select(['gpu_milli', 'model']).where('job_id', '=', job.id).execute();
-  if (allocs.length === 0) return false;
-  const gpuMilli = allocs.reduce((s, a) => s + a.gpu_milli, 0);
-  const model = allocs[0]!.model;
-  const center = await db.selectFrom('nodes').select('center_id').where('id', '=', job.node_id).executeTakeFirst();
-  const advanced = await db
+export async function endPreempted(
+  db: Db,
+  job: JobsTable,
+  end: { endedAt: number; exitCode: number | null; signal: string | null } | null,
+  now: number,
+): Promise<JobState> {
+  const why = job.preempt_reason ?? 'preempted';
+  await releaseAllocations(db, job, now);
+  if (job.requeue_on_preempt === 1) {
+    await transition(db, job, {
+      to: 'queued',
+      reason: `requeued after preemption: ${why}`,
+      at: now,
+      set: {
+        node_id: null,
+        scheduled_at: null,
+        started_at: null,
+        ended_at: null,
+        exit_code: null,
+        signal: null,
+        confirmed_until: null,
+        last_seen_at: null,
+        metered_until: null,
+        price_micros: null,
+        reservation_id: null,
+        preempt_requested_at: null,
+        preempt_deadline_at: null,
+        preempt_kind: null,
+        preempt_reason: null,
+        preemptions: job.preemptions + 1,
+      },
+    });
+    return 'queued';
+  }
+  await transition(db, job, {
+    to: 'preempted',
+    reason: why,
+    at: now,
+    set: { ended_at: end?.endedAt ?? now, exit_code: end?.exitCode ?? null, signal: end?.signal ?? null, preemptions: job.preemptions + 1 },
+  });
+  return 'preempted';
+}
+
+/**
+ * Tells a job to leave: the notice is recorded (and shown on the job and in its events); the agent
+ * hands it to the job, sends SIGTERM, and SIGKILL after `graceMs`. Conditional, so a job already
+ * leaving or already ended is left alone (returns false).
+ */
+export async function requestPreemption(
+  db: Db,
+  job: Pick<JobsTable, 'id' | 'tenant_id' | 'requeue_on_preempt'>,
+  input: { kind: 'preemption' | 'budget'; reason: string; graceMs: number; at: number; actor?: string },
+): Promise<boolean> {
+  const deadline = input.at + input.graceMs;
+  const r = await db
     .updateTable('jobs')
-    .set({ metered_until: until })
-    .where('id', '=', job.id)
-    .where('metered_until', '=', from)
-    .executeTakeFirst();
-  if (Number(advanced.numUpdatedRows) !== 1) return false;
-  const span = until - from;
-  await db
-    .insertInto('usage')
-    .values({
-      id: newId('use', now),
-      job_id: job.id,
-      tenant_id: job.tenant_id,
-      center_id: center?.center_id ?? '',
-      node_id: job.node_id,
-      gpu_model: model,
-      tier: job.tier,
-      start_at: from,
-      end_at: until,
-      gpu_milli: gpuMilli,
-      cpu_milli: job.cpu_milli,
-      memory_mib: job.memory_mib,
-      gpu_milli_ms: gpuMilli * span,
-      cpu_milli_ms: job.cpu_milli * span,
-      memory_mib_ms: job.memory_mib * span,
-      created_at: now,
+    .set({
+      preempt_requested_at: input.at,
+      preempt_deadline_at: deadline,
+      preempt_kind: input.kind,
+      preempt_reason: input.reason,
+      state_reason: `leaving: ${input.reason} (notice given, SIGKILL at the latest ${new Date(deadline).toISOString()})`,
+      updated_at: input.at,
     })
-    .execute();
+    .where('id', '=', job.id)
+    .where('state', 'in', ['scheduled', 'running'])
+    .where('preempt_requested_at', 'is', null)
+    .where('cancel_requested_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) return false;
+  await appendEvent(db, {
+    at: input.at,
+    type: 'job.preempt-notice',
+    subjectKind: 'job',
+    subjectId: job.id,
+    tenantId: job.tenant_id,
+    actor: input.actor ?? 'system',
+    message: `${input.reason}; ${job.requeue_on_preempt === 1 ? 'it will be requeued' : 'it will not be requeued'}; SIGTERM now, SIGKILL after ${Math.round(input.graceMs / 1000)} s`,
+    data: { kind: input.kind, reason: input.reason, graceMs: input.graceMs, deadlineAt: deadline, requeue: job.requeue_on_preempt === 1 },
+  });
   return true;
 }

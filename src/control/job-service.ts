@@ -10,6 +10,10 @@ import type { DB } from '../store/database.js';
 import type { AllocationsTable, JobsTable } from '../store/schema.js';
 import type { InventoryService } from './inventory-service.js';
 import { transition } from './job-lifecycle.js';
+import { chargeMicros, DEFAULT_CURRENCY, formatMoney, scaleMicros, type Money } from '../market/money.js';
+import { reservationFor } from '../market/tier-capacity.js';
+import { shapeGpuMilli } from '../domain/job.js';
+import { assertCanSpend, priceNow, type MarketService } from './market-service.js';
 import { appendEvent } from './events.js';
 import { scopeTenant, type Principal } from './principal.js';
 
@@ -48,12 +52,33 @@ export interface JobView {
   startedAt: number | null;
   endedAt: number | null;
   cancelRequestedAt: number | null;
+  maxPricePerHour: Money | null;
+  requeueOnPreemption: boolean;
+  pricePerHour: Money | null;
+  reservationId: string | null;
+  preemptRequestedAt: number | null;
+  preemptReason: string | null;
+  preemptions: number;
+}
+
+export interface LeaseView {
+  id: string;
+  model: string;
+  tier: string;
+  gpuMilli: number;
+  pricePerGpuHour: Money;
+  floorPerGpuHour: Money;
+  startAt: number;
+  endAt: number | null;
+  chargedUntil: number;
+  charged: Money;
 }
 
 export interface JobDetail extends JobView {
   allocations: JobAllocationView[];
   transitions: JobTransition[];
   usage: { gpuMilliSeconds: number; cpuMilliSeconds: number; memoryMibSeconds: number; meteredUntil: number | null };
+  cost: { charged: Money; leases: LeaseView[] };
 }
 
 export interface JobPage {
@@ -78,7 +103,14 @@ export interface LogEntry {
   text: string;
 }
 
-export function toJobView(row: JobsTable & { node_name?: string | null }): JobView {
+/** Milli-GPU a job's shape takes, for prices per hour of the whole shape. */
+export function jobMilli(row: Pick<JobsTable, 'gpu_milli' | 'gpus'>): number {
+  return row.gpu_milli ?? (row.gpus ?? 0) * 1000;
+}
+
+export function toJobView(row: JobsTable & { node_name?: string | null }, currency = DEFAULT_CURRENCY): JobView {
+  const milli = jobMilli(row);
+  const perHour = (perGpuHour: number | null): Money | null => (perGpuHour === null ? null : { amountMicros: scaleMicros(perGpuHour, milli, 1000), currency });
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -106,6 +138,13 @@ export function toJobView(row: JobsTable & { node_name?: string | null }): JobVi
     startedAt: row.started_at,
     endedAt: row.ended_at,
     cancelRequestedAt: row.cancel_requested_at,
+    maxPricePerHour: perHour(row.max_price_micros),
+    requeueOnPreemption: row.requeue_on_preempt === 1,
+    pricePerHour: perHour(row.price_micros),
+    reservationId: row.reservation_id,
+    preemptRequestedAt: row.preempt_requested_at,
+    preemptReason: row.preempt_reason,
+    preemptions: row.preemptions,
   };
 }
 
@@ -131,6 +170,7 @@ export class JobService {
     private readonly db: DB,
     private readonly clock: Clock,
     private readonly inventory: InventoryService,
+    private readonly market: MarketService,
   ) {}
 
   /**
@@ -160,6 +200,7 @@ export class JobService {
       );
     }
 
+    const pricing = await this.priceCheck(tenantId, spec);
     const now = this.clock.now();
     const row: JobsTable = {
       id: newId('job', now),
@@ -193,6 +234,15 @@ export class JobService {
       last_seen_at: null,
       metered_until: null,
       updated_at: now,
+      max_price_micros: pricing.bidPerGpuHour,
+      requeue_on_preempt: spec.requeueOnPreemption ? 1 : 0,
+      price_micros: null,
+      reservation_id: null,
+      preempt_requested_at: null,
+      preempt_deadline_at: null,
+      preempt_kind: null,
+      preempt_reason: null,
+      preemptions: 0,
     };
     try {
       await this.db.transaction().execute(async (tx) => {
@@ -217,7 +267,47 @@ export class JobService {
       throw err;
     }
     this.onQueueChanged();
-    return { job: toJobView(row), created: true };
+    return { job: toJobView(row, pricing.currency), created: true };
+  }
+
+  /**
+   * The money rules a submission must pass before it is queued: a spot bid in the center's currency
+   * and at or above the spot floor; a reserved job only with a reservation; and the worst case of
+   * what the job could cost (its price for its max duration) within the tenant's budget.
+   */
+  private async priceCheck(tenantId: string, spec: ReturnType<typeof normalizeJobSubmission>): Promise<{ bidPerGpuHour: number | null; currency: string }> {
+    const view = await this.market.view();
+    const currency = view.settings.currency;
+    const milli = shapeGpuMilli(spec.shape);
+    const candidates = [...view.models.values()].filter((m) => m.totalMilli > 0 && (spec.shape.models.length === 0 || spec.shape.models.includes(m.prices.model)));
+    if (candidates.length === 0) return { bidPerGpuHour: null, currency };
+    let bid: number | null = null;
+    if (spec.tier === 'spot') {
+      const lowestFloor = Math.min(...candidates.map((m) => m.prices.spotFloorMicros));
+      if (spec.maxPricePerHour) {
+        if (spec.maxPricePerHour.currency !== currency)
+          throw invalid('maxPricePerHour.currency', `this center sells in ${currency}, not ${spec.maxPricePerHour.currency}; give the bid in ${currency}`);
+        bid = Math.floor((spec.maxPricePerHour.amountMicros * 1000) / milli);
+        if (bid < lowestFloor) {
+          const floorForShape = scaleMicros(lowestFloor, milli, 1000);
+          throw new UnidleError('validation_failed', `maxPricePerHour: the bid is below the spot floor of ${formatMoney({ amountMicros: floorForShape, currency })} per hour for this shape; bid at least that`, [
+            { field: 'maxPricePerHour.amountMicros', message: `at least ${floorForShape}` },
+          ]);
+        }
+      } else {
+        bid = Math.max(...candidates.map((m) => priceNow(view, m.prices.model, 'on-demand')));
+      }
+    }
+    if (spec.tier === 'reserved') {
+      const pick = reservationFor(view.reservations, tenantId, spec.shape.models, 0);
+      if ('reason' in pick) throw new UnidleError('validation_failed', `tier: ${pick.reason}`, [{ field: 'tier', message: pick.reason }]);
+    }
+    const tenant = await this.db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
+    if (spec.tier !== 'reserved') {
+      const worstPerGpuHour = bid ?? Math.max(...candidates.map((m) => priceNow(view, m.prices.model, spec.tier)));
+      await assertCanSpend(this.db, tenant, currency, chargeMicros(worstPerGpuHour, milli, spec.maxDurationMs), this.clock.now(), 'this job');
+    }
+    return { bidPerGpuHour: bid, currency };
   }
 
   /**
@@ -264,7 +354,7 @@ export class JobService {
 
   async get(p: Principal, id: string): Promise<JobDetail> {
     const row = await this.visibleRow(p, id);
-    const [allocations, events, usage] = await Promise.all([
+    const [allocations, events, usage, leases] = await Promise.all([
       this.db.selectFrom('allocations').selectAll().where('job_id', '=', id).orderBy('device_index').execute(),
       this.db.selectFrom('events').select(['at', 'data']).where('subject_kind', '=', 'job').where('subject_id', '=', id).where('type', '=', 'job.state').orderBy('id').execute(),
       this.db
@@ -276,9 +366,12 @@ export class JobService {
         ])
         .where('job_id', '=', id)
         .executeTakeFirstOrThrow(),
+      this.db.selectFrom('leases').selectAll().where('job_id', '=', id).orderBy('start_at').execute(),
     ]);
+    const currency = leases[0]?.currency ?? (await this.market.center()).currency;
+    const m = (amountMicros: number, c = currency): Money => ({ amountMicros, currency: c });
     return {
-      ...toJobView(row),
+      ...toJobView(row, currency),
       allocations: allocations.map((a: AllocationsTable) => ({ nodeId: a.node_id, nodeName: row.node_name ?? a.node_id, deviceIndex: a.device_index, model: a.model, gpuMilli: a.gpu_milli })),
       transitions: events.map((e) => {
         const d = JSON.parse(e.data) as { from: JobState | null; to: JobState; reason: string };
@@ -289,6 +382,21 @@ export class JobService {
         cpuMilliSeconds: Math.round(Number(usage.cpu) / 1000),
         memoryMibSeconds: Math.round(Number(usage.mem) / 1000),
         meteredUntil: row.metered_until,
+      },
+      cost: {
+        charged: m(leases.reduce((sum, l) => sum + l.charged_micros, 0)),
+        leases: leases.map((l) => ({
+          id: l.id,
+          model: l.model,
+          tier: l.tier,
+          gpuMilli: l.gpu_milli,
+          pricePerGpuHour: m(l.price_micros, l.currency),
+          floorPerGpuHour: m(l.floor_micros, l.currency),
+          startAt: l.start_at,
+          endAt: l.end_at,
+          chargedUntil: l.charged_until,
+          charged: m(l.charged_micros, l.currency),
+        })),
       },
     };
   }
@@ -313,7 +421,7 @@ export class JobService {
     if (filter.cursor) q = q.where('jobs.id', '<', decodeCursor(filter.cursor));
     const rows = await q.execute();
     const page = rows.slice(0, limit);
-    return { items: page.map(toJobView), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    return { items: page.map((r) => toJobView(r)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
   }
 
   /**

@@ -1,21 +1,31 @@
 import type { Clock } from '../domain/clock.js';
 import type { DB } from '../store/database.js';
-import { meterUpTo } from './job-lifecycle.js';
+import type { BillingService } from './billing-service.js';
+import { meterJobs, MeterConflictError, type MeterResult } from './lease-store.js';
+
+export interface MeteringPassResult extends MeterResult {
+  /** Running jobs looked at. */
+  running: number;
+  recognizedMicros: number;
+  stopsRequested: number;
+}
 
 /**
- * Turns running time into usage rows. A pass bills each running job from where its meter stopped up
- * to the last moment its agent confirmed it running, never beyond: a job whose agent went quiet is not
- * billed for the silence. Rows are per job and span, so prices can attach to them later.
+ * Turns running time into usage rows and charges. A pass bills each running job from where its
+ * meter stopped up to the last moment its agent confirmed it running, never beyond: a job whose
+ * agent went quiet is not billed for the silence. The whole pass (usage, lease cursors, job cursors,
+ * ledger postings, reservation revenue) is one transaction: a crash loses or repeats none of it.
  */
 export class Metering {
   constructor(
     private readonly db: DB,
     private readonly clock: Clock,
+    private readonly billing: BillingService,
     /** Spans shorter than this wait for the next pass, to keep the usage table from filling with slivers. */
     private readonly minSpanMs = 1000,
   ) {}
 
-  async pass(): Promise<{ jobs: number; rows: number }> {
+  async pass(): Promise<MeteringPassResult> {
     const now = this.clock.now();
     const running = await this.db
       .selectFrom('jobs')
@@ -25,11 +35,22 @@ export class Metering {
       .where('confirmed_until', 'is not', null)
       .execute();
     const due = running.filter((j) => j.confirmed_until! - j.metered_until! >= this.minSpanMs);
-    if (due.length === 0) return { jobs: running.length, rows: 0 };
-    let rows = 0;
-    await this.db.transaction().execute(async (tx) => {
-      for (const job of due) if (await meterUpTo(tx, job, job.confirmed_until!, now)) rows++;
-    });
-    return { jobs: running.length, rows };
+    let result: MeterResult & { recognizedMicros: number } = { jobs: 0, spans: 0, chargedMicros: 0, rowsWritten: 0, recognizedMicros: 0 };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await this.db.transaction().execute(async (tx) => {
+          const r = await meterJobs(tx, due.map((job) => ({ job, until: job.confirmed_until! })), now);
+          const recognizedMicros = await this.billing.recognizeReservations(tx, now);
+          return { ...r, recognizedMicros };
+        });
+        break;
+      } catch (err) {
+        // Another writer moved a cursor (a job finished mid-pass): the next pass reads afresh.
+        if (!(err instanceof MeterConflictError) || attempt > 0) throw err;
+        return { running: running.length, jobs: 0, spans: 0, chargedMicros: 0, rowsWritten: 0, recognizedMicros: 0, stopsRequested: 0 };
+      }
+    }
+    const stopsRequested = await this.billing.enforceBalances(now);
+    return { running: running.length, ...result, stopsRequested };
   }
 }

@@ -2,7 +2,7 @@ import { conflict, invalid, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Clock } from '../domain/clock.js';
 import type { DB, Db } from '../store/database.js';
-import type { MemberRole, MembersTable, TenantsTable } from '../store/schema.js';
+import { TENANT_BILLING_DEFAULTS, type MemberRole, type MembersTable, type TenantsTable } from '../store/schema.js';
 import { appendEvent } from './events.js';
 import { requireOperator, requireTenantAccess, type Principal } from './principal.js';
 
@@ -68,7 +68,7 @@ export class TenantService {
       const existing = await tx.selectFrom('tenants').select('id').where('name', '=', input.name).executeTakeFirst();
       if (existing) throw conflict(`a tenant named "${input.name}" already exists (${existing.id})`);
       const now = this.clock.now();
-      const row: TenantsTable = { id: newId('ten', now), name: input.name, display_name: input.displayName ?? input.name, created_at: now };
+      const row: TenantsTable = { id: newId('ten', now), name: input.name, display_name: input.displayName ?? input.name, created_at: now, ...TENANT_BILLING_DEFAULTS };
       await tx.insertInto('tenants').values(row).execute();
       await appendEvent(tx, { at: now, type: 'tenant.created', subjectKind: 'tenant', subjectId: row.id, tenantId: row.id, actor: p === 'system' ? 'system' : p.memberId, message: `tenant ${row.name} created` });
       return toTenant(row);

@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'idempotency_conflict'
   | 'invalid_state'
   | 'unschedulable'
+  | 'payment_required'
+  | 'budget_exceeded'
+  | 'capacity_sold_out'
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'unavailable'
@@ -30,6 +33,9 @@ const STATUS: Record<ErrorCode, number> = {
   idempotency_conflict: 409,
   invalid_state: 409,
   unschedulable: 422,
+  payment_required: 402,
+  budget_exceeded: 402,
+  capacity_sold_out: 409,
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,

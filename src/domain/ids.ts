@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
  */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'ctr' | 'node' | 'dev' | 'ten' | 'mem' | 'key' | 'job' | 'alloc' | 'use' | 'evt';
+export type IdPrefix = 'ctr' | 'node' | 'dev' | 'ten' | 'mem' | 'key' | 'job' | 'alloc' | 'use' | 'evt' | 'lease' | 'rsv' | 'ltx';
 
 let lastTime = -1;
 let lastRandom: number[] = [];

@@ -20,9 +20,11 @@ export interface JobSubmission {
   memoryMib?: number;
   maxDurationMs?: number;
   tier?: string;
+  /** Spot bid: the most this job pays per hour for its whole shape (a 500 milli-GPU job's hour is half a GPU-hour). */
+  maxPricePerHour?: { amountMicros: number; currency: string };
+  /** Spot and preemptible work: go back to the queue when preempted (default) or end as `preempted`. */
+  requeueOnPreemption?: boolean;
 }
-
-const SUPPORTED_TIERS: readonly JobTier[] = ['on-demand'];
 
 function isPositiveInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0;
@@ -69,8 +71,14 @@ export function normalizeJobSubmission(input: JobSubmission): JobSpec {
   const tier = (input.tier ?? 'on-demand') as JobTier;
   if (!(JOB_TIERS as readonly string[]).includes(tier))
     bad('tier', `unknown tier "${input.tier}"; tiers are ${JOB_TIERS.join(', ')}`);
-  else if (!SUPPORTED_TIERS.includes(tier))
-    bad('tier', `tier "${tier}" is not sold by this center yet; use on-demand`);
+  const bid = input.maxPricePerHour;
+  if (bid !== undefined) {
+    if (typeof bid !== 'object' || bid === null || !Number.isSafeInteger(bid.amountMicros) || bid.amountMicros <= 0)
+      bad('maxPricePerHour.amountMicros', 'must be a positive whole number of micro-units (¥1 = 1000000)');
+    else if (typeof bid.currency !== 'string' || !/^[A-Z]{3}$/.test(bid.currency)) bad('maxPricePerHour.currency', 'must be an ISO 4217 code such as CNY');
+    if (tier !== 'spot') bad('maxPricePerHour', 'is a spot bid; set tier to spot or drop it (on-demand and reserved pay the quoted price)');
+  }
+  if (input.requeueOnPreemption !== undefined && typeof input.requeueOnPreemption !== 'boolean') bad('requeueOnPreemption', 'must be true or false');
 
   const command = input.command;
   if (!Array.isArray(command) || command.length === 0) bad('command', 'give the program and its arguments, e.g. ["python", "train.py"]');
@@ -119,5 +127,7 @@ export function normalizeJobSubmission(input: JobSubmission): JobSpec {
     env: Object.fromEntries(envEntries.map(([k, v]) => [k, String(v)])),
     workingDir: input.workingDir ?? null,
     maxDurationMs,
+    maxPricePerHour: bid ? { amountMicros: bid.amountMicros, currency: bid.currency } : null,
+    requeueOnPreemption: input.requeueOnPreemption ?? true,
   };
 }

@@ -2,23 +2,26 @@ import type { DurationMs, EpochMs, Mib, MilliCpu, MilliGpu } from './units.js';
 
 /**
  * A job's lifecycle. Terminal states never change again; `lost` means Unidle lost track of the work
- * (its node stopped answering) rather than the work failing by itself.
+ * (its node stopped answering) rather than the work failing by itself; `preempted` means Unidle took
+ * the capacity back from interruptible work that asked not to be requeued.
  */
-export const JOB_STATES = ['queued', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled', 'lost'] as const;
+export const JOB_STATES = ['queued', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled', 'lost', 'preempted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'lost']);
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'lost', 'preempted']);
 /** States in which a job holds an allocation. */
 export const ALLOCATED_STATES: readonly JobState[] = ['scheduled', 'running'];
 
 const NEXT: Record<JobState, readonly JobState[]> = {
   queued: ['scheduled', 'cancelled', 'failed'],
-  scheduled: ['running', 'succeeded', 'failed', 'cancelled', 'lost', 'queued'],
-  running: ['succeeded', 'failed', 'cancelled', 'lost'],
+  scheduled: ['running', 'succeeded', 'failed', 'cancelled', 'lost', 'queued', 'preempted'],
+  // running → queued: a preempted job that asked to be requeued starts over from the queue.
+  running: ['succeeded', 'failed', 'cancelled', 'lost', 'queued', 'preempted'],
   succeeded: [],
   failed: [],
   cancelled: [],
   lost: [],
+  preempted: [],
 };
 
 export function canTransition(from: JobState, to: JobState): boolean {
@@ -53,6 +56,9 @@ export interface JobSpec {
   env: Record<string, string>;
   workingDir: string | null;
   maxDurationMs: DurationMs;
+  /** Spot bid per hour of the whole shape; null: bid the on-demand price. */
+  maxPricePerHour: { amountMicros: number; currency: string } | null;
+  requeueOnPreemption: boolean;
 }
 
 /** The GPU capacity a shape takes, in milli-GPU: a share, or N whole devices. */

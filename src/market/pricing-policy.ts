@@ -90,14 +90,43 @@ export function timeOfUsePricing(windows: readonly TimeOfUseWindow[] = [{ startH
 export const PRICING_POLICY_NAMES = ['fixed', 'utilization', 'time-of-use'] as const;
 export type PricingPolicyName = (typeof PRICING_POLICY_NAMES)[number];
 
-export function createPricingPolicy(name: string): PricingPolicy {
+/**
+ * A policy by name with its options (the center's `pricing_params` JSON). Unknown options and
+ * out-of-range values are refused with a message naming them.
+ */
+export function createPricingPolicy(name: string, params: Record<string, unknown> = {}): PricingPolicy {
+  const known = (keys: string[]) => {
+    for (const k of Object.keys(params)) if (!keys.includes(k)) throw new RangeError(`unknown option "${k}" for the ${name} pricing policy; options are ${keys.join(', ') || 'none'}`);
+  };
+  const permille = (key: string, fallback: number, min: number, max: number): number => {
+    const v = params[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`${key} must be a whole number from ${min} to ${max} (per mille of the list price)`);
+    return v;
+  };
   switch (name) {
     case 'fixed':
+      known([]);
       return fixedPricing();
     case 'utilization':
-      return utilizationPricing();
-    case 'time-of-use':
-      return timeOfUsePricing();
+      known(['idleMultiplierPermille', 'fullMultiplierPermille', 'capPermille']);
+      return utilizationPricing({
+        idleMultiplierPermille: permille('idleMultiplierPermille', 600, 1, 10_000),
+        fullMultiplierPermille: permille('fullMultiplierPermille', 1400, 1, 10_000),
+        capPermille: permille('capPermille', 1500, 1, 10_000),
+      });
+    case 'time-of-use': {
+      known(['windows']);
+      if (params.windows === undefined) return timeOfUsePricing();
+      if (!Array.isArray(params.windows) || params.windows.length === 0) throw new RangeError('windows must be a non-empty list of {startHour, hours, multiplierPermille}');
+      return timeOfUsePricing(
+        params.windows.map((w: unknown, i: number) => {
+          const o = (w ?? {}) as Record<string, unknown>;
+          const m = o.multiplierPermille;
+          if (typeof m !== 'number' || !Number.isInteger(m) || m < 1 || m > 10_000) throw new RangeError(`windows[${i}].multiplierPermille must be a whole number from 1 to 10000`);
+          return { startHour: o.startHour as number, hours: o.hours as number, multiplierPermille: m };
+        }),
+      );
+    }
     default:
       throw new RangeError(`unknown pricing policy "${name}"; choose one of ${PRICING_POLICY_NAMES.join(', ')}`);
   }

@@ -11,6 +11,24 @@ export interface CentersTable {
   region: string;
   timezone: string;
   created_at: number;
+  /** Market settings (docs/pricing.md): one currency per center, PUE ×1000, tariff per kWh. */
+  currency: string;
+  pue_milli: number;
+  tariff_micros_per_kwh: number;
+  tax_rate_permille: number;
+  pricing_policy: string;
+  /** JSON options of the pricing policy. */
+  pricing_params: string;
+  /** Spot floor = cost floor × this / 1000. */
+  spot_floor_permille: number;
+  /** Reserved price = list × (1000 − this) / 1000. */
+  reserved_discount_permille: number;
+  spot_grace_ms: number;
+  fair_share_window_ms: number;
+  /** Warn a prepaid tenant when its balance covers less than this much of its current burn. */
+  balance_warning_ms: number;
+  /** After spot work is stopped for an exhausted balance, on-demand work is stopped this much later. */
+  on_demand_stop_after_ms: number;
 }
 
 export interface NodesTable {
@@ -51,6 +69,12 @@ export interface TenantsTable {
   name: string;
   display_name: string;
   created_at: number;
+  payment_mode: 'prepaid' | 'postpaid';
+  /** Hard limit on charges per calendar month (UTC); null: none. */
+  budget_limit_micros: number | null;
+  fair_share_weight_milli: number;
+  balance_warned_at: number | null;
+  balance_exhausted_at: number | null;
 }
 
 export type MemberRole = 'operator' | 'tenant-admin' | 'member' | 'agent';
@@ -114,6 +138,19 @@ export interface JobsTable {
   /** Usage has been written up to here. */
   metered_until: number | null;
   updated_at: number;
+  /** Spot bid: the most the tenant pays per GPU-hour. */
+  max_price_micros: number | null;
+  /** 1: a preempted job goes back to the queue; 0: it ends as `preempted`. */
+  requeue_on_preempt: number;
+  /** Price per GPU-hour decided when the job was placed; its lease starts at it. */
+  price_micros: number | null;
+  reservation_id: string | null;
+  /** Set when the job was told to leave (notice given); it is signalled by its agent. */
+  preempt_requested_at: number | null;
+  preempt_deadline_at: number | null;
+  preempt_kind: string | null;
+  preempt_reason: string | null;
+  preemptions: number;
 }
 
 export interface AllocationsTable {
@@ -146,6 +183,10 @@ export interface UsageTable {
   cpu_milli_ms: number;
   memory_mib_ms: number;
   created_at: number;
+  lease_id: string | null;
+  price_micros: number;
+  charge_micros: number;
+  currency: string;
 }
 
 export interface JobLogsTable {
@@ -170,6 +211,111 @@ export interface EventsTable {
   data: string;
 }
 
+export interface PriceBookTable {
+  center_id: string;
+  model: string;
+  list_micros: number;
+  purchase_price_micros: number;
+  depreciation_months: number;
+  overhead_micros_per_gpu_hour: number;
+  expected_utilization_permille: number;
+  updated_at: number;
+}
+
+export interface SpotPricesTable {
+  center_id: string;
+  model: string;
+  price_micros: number;
+  supply_milli: number;
+  demand_milli: number;
+  at: number;
+}
+
+export interface ReservationsTable {
+  id: string;
+  tenant_id: string;
+  center_id: string;
+  model: string;
+  gpu_milli: number;
+  lending_limit_milli: number;
+  start_at: number;
+  end_at: number;
+  /** Discounted price per GPU-hour. */
+  price_micros: number;
+  total_micros: number;
+  /** Prepaid money already recognised as revenue (it grows with time over the term). */
+  recognized_micros: number;
+  currency: string;
+  status: 'active' | 'cancelled';
+  idempotency_key: string | null;
+  created_at: number;
+}
+
+export interface LeasesTable {
+  id: string;
+  job_id: string;
+  tenant_id: string;
+  center_id: string;
+  node_id: string;
+  model: string;
+  tier: string;
+  gpu_milli: number;
+  price_micros: number;
+  floor_micros: number;
+  currency: string;
+  reservation_id: string | null;
+  start_at: number;
+  end_at: number | null;
+  /** Charged from start_at up to here; equals end_at once the lease is closed and billed. */
+  charged_until: number;
+  charged_micros: number;
+  created_at: number;
+}
+
+export interface LedgerTransactionsTable {
+  id: string;
+  at: number;
+  kind: string;
+  memo: string;
+  tenant_id: string | null;
+  ref: string | null;
+  created_at: number;
+}
+
+export interface LedgerPostingsTable {
+  id: Generated<number>;
+  transaction_id: string;
+  account: string;
+  tenant_id: string | null;
+  amount_micros: number;
+  currency: string;
+  at: number;
+}
+
+/** Market settings a new center starts with (docs/pricing.md explains each). */
+export const CENTER_MARKET_DEFAULTS = {
+  currency: 'CNY',
+  pue_milli: 1300,
+  tariff_micros_per_kwh: 650_000,
+  tax_rate_permille: 0,
+  pricing_policy: 'fixed',
+  pricing_params: '{}',
+  spot_floor_permille: 1000,
+  reserved_discount_permille: 300,
+  spot_grace_ms: 30_000,
+  fair_share_window_ms: 7 * 24 * 3_600_000,
+  balance_warning_ms: 3_600_000,
+  on_demand_stop_after_ms: 300_000,
+} as const satisfies Partial<CentersTable>;
+
+export const TENANT_BILLING_DEFAULTS = {
+  payment_mode: 'postpaid',
+  budget_limit_micros: null,
+  fair_share_weight_milli: 1000,
+  balance_warned_at: null,
+  balance_exhausted_at: null,
+} as const satisfies Partial<TenantsTable>;
+
 export interface Database {
   centers: CentersTable;
   nodes: NodesTable;
@@ -182,4 +328,10 @@ export interface Database {
   usage: UsageTable;
   job_logs: JobLogsTable;
   events: EventsTable;
+  price_book: PriceBookTable;
+  spot_prices: SpotPricesTable;
+  reservations: ReservationsTable;
+  leases: LeasesTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_postings: LedgerPostingsTable;
 }
