@@ -12,6 +12,7 @@ import * as S from './schemas.js';
 import { registerAgentRoutes } from './routes/agent-routes.js';
 import { registerInventoryRoutes } from './routes/inventory-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
+import { registerMarketRoutes } from './routes/market-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
 
@@ -103,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerTenantRoutes(app, options.control);
   registerJobRoutes(app, options.control);
   registerUsageRoutes(app, options.control);
+  registerMarketRoutes(app, options.control);
   registerAgentRoutes(app, options.control);
   return app;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Static } from 'typebox';
+import type * as MS from '../api/market-schemas.js';
 import type * as S from '../api/schemas.js';
 import type { JobSubmission } from '../domain/job-spec.js';
 
@@ -21,9 +22,26 @@ export type Me = Static<typeof S.Me>;
 export type UsageReport = Static<typeof S.UsageReport>;
 export type UsageRow = UsageReport['rows'][number];
 export type JobStateName = Job['state'];
+// --- selling and billing
+export type PriceList = Static<typeof MS.PriceList>;
+export type ModelPriceInput = Static<typeof MS.ModelPriceInput>;
+export type MarketSettingsInput = Static<typeof MS.MarketSettingsInput>;
+export type QuoteRequest = Static<typeof MS.QuoteRequest>;
+export type Quote = Static<typeof MS.Quote>;
+export type ReservationInput = Static<typeof MS.ReservationInput>;
+export type Reservation = Static<typeof MS.Reservation>;
+export type TenantBilling = Static<typeof MS.TenantBilling>;
+export type TenantBillingInput = Static<typeof MS.TenantBillingInput>;
+export type TopUpInput = Static<typeof MS.TopUpInput>;
+export type RefundInput = Static<typeof MS.RefundInput>;
+export type TrialBalance = Static<typeof MS.TrialBalance>;
+export type Invoice = Static<typeof MS.Invoice>;
+export type MarketReport = Static<typeof MS.MarketReport>;
+/** Money on the wire: integer micro-units (¥1 = 1000000) and an ISO 4217 code. */
+export type MoneyValue = Quote['pricePerHour'];
 export type MemberRoleName = Member['role'];
 
-export const TERMINAL_JOB_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'cancelled', 'lost'];
+export const TERMINAL_JOB_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'cancelled', 'lost', 'preempted'];
 export function isTerminalState(state: string): boolean {
   return (TERMINAL_JOB_STATES as readonly string[]).includes(state);
 }
@@ -114,10 +132,26 @@ export class ApiClient {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
+  /** A JSON request: the parsed body of a 2xx answer. */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const text = await this.send(method, path, { accept: 'application/json', ...options });
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      return undefined as T;
+    }
+  }
+
+  /** A request whose 2xx answer is text, not JSON (a printable invoice). Failures are ApiErrors as for `request`. */
+  requestText(method: string, path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
+    return this.send(method, path, { accept: 'text/plain', ...options });
+  }
+
+  /** Sends with auth, timeout and retries; returns the body text of a 2xx answer, throws ApiError otherwise. */
+  private async send(method: string, path: string, options: RequestOptions & { accept: string }): Promise<string> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    const headers: Record<string, string> = { accept: options.accept, ...options.headers };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -144,17 +178,17 @@ export class ApiClient {
         continue;
       }
       const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
       if (!res.ok) {
+        let parsed: unknown;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          parsed = undefined;
+        }
         const problem = parsed && typeof parsed === 'object' ? (parsed as Partial<Problem>) : undefined;
         throw new ApiError(res.status, problem, `${method} ${url.pathname} answered ${res.status} ${res.statusText}${text && !problem ? `: ${text.slice(0, 200)}` : ''}`);
       }
-      return parsed as T;
+      return text;
     }
   }
 
@@ -225,5 +259,55 @@ export class ApiClient {
   // --- usage
   usage(query: { tenantId?: string; jobId?: string; from?: number; to?: number; groupBy?: string; period?: string } = {}): Promise<UsageReport> {
     return this.request('GET', '/v1/usage', { query });
+  }
+
+  // --- market: prices, quotes, reservations
+  listPrices(): Promise<PriceList> {
+    return this.request('GET', '/v1/prices');
+  }
+  setModelPrice(model: string, input: ModelPriceInput): Promise<PriceList> {
+    return this.request('PUT', `/v1/prices/${encodeURIComponent(model)}`, { body: input });
+  }
+  updateMarketSettings(input: MarketSettingsInput): Promise<PriceList> {
+    return this.request('PATCH', '/v1/market/settings', { body: input });
+  }
+  /** Commits to nothing, so repeating it is harmless. */
+  quote(input: QuoteRequest): Promise<Quote> {
+    return this.request('POST', '/v1/quotes', { body: input, idempotent: true });
+  }
+  /** Buys a reservation; a key is always sent (a fresh UUID when none is given) so a retry cannot buy twice. */
+  createReservation(input: ReservationInput, idempotencyKey: string = randomUUID()): Promise<Reservation> {
+    return this.request('POST', '/v1/reservations', { body: input, headers: { 'idempotency-key': idempotencyKey }, idempotent: true });
+  }
+  listReservations(query: { tenantId?: string } = {}): Promise<{ items: Reservation[] }> {
+    return this.request('GET', '/v1/reservations', { query });
+  }
+
+  // --- billing (tenant ids, not names)
+  tenantBilling(tenantId: string): Promise<TenantBilling> {
+    return this.request('GET', `/v1/tenants/${encodeURIComponent(tenantId)}/billing`);
+  }
+  updateTenantBilling(tenantId: string, input: TenantBillingInput): Promise<TenantBilling> {
+    return this.request('PATCH', `/v1/tenants/${encodeURIComponent(tenantId)}/billing`, { body: input });
+  }
+  /** Records money paid in; a key is always sent (a fresh UUID when none is given) so a retry cannot post it twice. */
+  topUp(tenantId: string, input: TopUpInput, idempotencyKey: string = randomUUID()): Promise<TenantBilling> {
+    return this.request('POST', `/v1/tenants/${encodeURIComponent(tenantId)}/top-ups`, { body: input, headers: { 'idempotency-key': idempotencyKey }, idempotent: true });
+  }
+  refund(tenantId: string, input: RefundInput): Promise<TenantBilling> {
+    return this.request('POST', `/v1/tenants/${encodeURIComponent(tenantId)}/refunds`, { body: input });
+  }
+  invoice(tenantId: string, period: string): Promise<Invoice> {
+    return this.request('GET', `/v1/tenants/${encodeURIComponent(tenantId)}/invoices/${encodeURIComponent(period)}`, { query: { format: 'json' } });
+  }
+  /** The printable invoice as an HTML document. */
+  invoiceHtml(tenantId: string, period: string): Promise<string> {
+    return this.requestText('GET', `/v1/tenants/${encodeURIComponent(tenantId)}/invoices/${encodeURIComponent(period)}`, { query: { format: 'html' }, accept: 'text/html' });
+  }
+  marketReport(query: { from?: number; to?: number } = {}): Promise<MarketReport> {
+    return this.request('GET', '/v1/reports/market', { query });
+  }
+  trialBalance(): Promise<TrialBalance> {
+    return this.request('GET', '/v1/ledger/trial-balance');
   }
 }

@@ -91,6 +91,9 @@ export async function endPreempted(
   const why = job.preempt_reason ?? 'preempted';
   await releaseAllocations(db, job, now);
   if (job.requeue_on_preempt === 1) {
+    // The next placement may pick the same devices, and allocations are unique per (job, device):
+    // the run that ended is remembered by its leases and events, not by released allocation rows.
+    await db.deleteFrom('allocations').where('job_id', '=', job.id).where('released_at', 'is not', null).execute();
     await transition(db, job, {
       to: 'queued',
       reason: `requeued after preemption: ${why}`,
