@@ -4,9 +4,11 @@ import { ApiError, ConnectionError } from './api-client.js';
 import { createContext } from './context.js';
 import { CliError, UsageError, writeLine, type CliIo } from './io.js';
 import { registerAgentCommand } from './commands/agent.js';
+import { registerBillingCommands } from './commands/billing.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommand } from './commands/login.js';
+import { registerMarketCommands } from './commands/market.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimCommands } from './commands/sim.js';
@@ -45,6 +47,8 @@ Getting started:
   unidle jobs
   unidle logs JOB_ID --follow
   unidle usage
+  unidle quote --gpu-milli 500 --model H100 --tier spot --hours 2   # price, start, total, alternatives
+  unidle balance
 
 Every command takes --help. Read commands take --json for scripts. Exit codes: 0 ok, 1 failure
 (server, network, auth), 2 bad input (fix the flags or values and retry).
@@ -60,6 +64,8 @@ Every command takes --help. Read commands take --json for scripts. Exit codes: 0
   registerTenantCommands(program, ctx);
   registerKeyCommands(program, ctx);
   registerUsageCommands(program, ctx);
+  registerMarketCommands(program, ctx);
+  registerBillingCommands(program, ctx);
   registerSimCommands(program, ctx);
   return { program, ctx };
 }

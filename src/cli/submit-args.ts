@@ -2,6 +2,7 @@ import { JOB_TIERS } from '../domain/job.js';
 import type { JobSubmission } from '../domain/job-spec.js';
 import { parseDuration, parseMib } from '../domain/units.js';
 import { UsageError } from './io.js';
+import { parseBid } from './money-args.js';
 
 /** The flags of `unidle submit` as commander hands them over (strings; repeatables as arrays). */
 export interface SubmitFlags {
@@ -18,6 +19,12 @@ export interface SubmitFlags {
   name?: string;
   tier?: string;
   idempotencyKey?: string;
+  /** Spot bid per hour for the whole shape, a decimal amount such as 3.5 (with --tier spot). */
+  maxPrice?: string;
+  /** Currency of --max-price (default CNY). */
+  currency?: string;
+  /** `--no-requeue` sets this to false: end as `preempted` instead of going back to the queue. */
+  requeue?: boolean;
 }
 
 export interface SubmitRequest {
@@ -110,6 +117,10 @@ export function buildSubmitRequest(flags: SubmitFlags, command: string[]): Submi
     if (!(JOB_TIERS as readonly string[]).includes(flags.tier)) problems.push(`--tier must be one of ${JOB_TIERS.join(', ')} (got "${flags.tier}")`);
     else body.tier = flags.tier;
   }
+
+  const bid = parseBid(problems, flags);
+  if (bid) body.maxPricePerHour = bid;
+  if (flags.requeue === false) body.requeueOnPreemption = false;
 
   if (command.length === 0) problems.push("give the command to run after --, e.g. unidle submit --gpu-milli 500 -- python train.py");
   else if (command[0] === '') problems.push('the program name after -- is empty');

@@ -98,7 +98,14 @@ export class ControlPlane {
   async start(): Promise<void> {
     await this.acquireLeadership();
     this.every(this.options.scheduleIntervalMs, () => this.kick());
-    this.every(this.options.meteringIntervalMs, () => this.guard('metering', () => this.metering.pass()));
+    this.every(this.options.meteringIntervalMs, () =>
+      this.guard('metering', async () => {
+        const started = performance.now();
+        const r = await this.metering.pass();
+        if (r.spans > 0 || r.stopsRequested > 0) this.log.debug({ ...r, ms: Math.round(performance.now() - started) }, 'metering pass');
+        return r;
+      }),
+    );
     this.every(this.options.monitorIntervalMs, () => this.guard('node monitor', () => this.monitor.check()));
     this.kick();
   }

@@ -3,10 +3,11 @@ import { isTerminalState, type ApiClient, type Job, type JobDetail, type JobPage
 import { examples, jsonOption, parsePositiveInt, resolveTenantId, type CliContext } from '../context.js';
 import { formatAge, formatCpuMilli, formatDurationMs, formatMib, formatNumber, formatTime, jobGpuText, renderFields, renderTable } from '../format.js';
 import { printJson, sleep, UsageError, writeLine, type CliIo } from '../io.js';
+import { moneyText } from '../money-args.js';
 import { buildSubmitRequest, type SubmitFlags } from '../submit-args.js';
 
 const POLL_MS = 500;
-const STATES = ['queued', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled', 'lost'];
+const STATES = ['queued', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled', 'lost', 'preempted'];
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -52,7 +53,8 @@ function describeJob(job: JobDetail): string {
     ['CPU', formatCpuMilli(job.cpuMilli)],
     ['Memory', formatMib(job.memoryMib)],
     ['Max duration', formatDurationMs(job.maxDurationMs)],
-    ['Tier', job.tier],
+    ['Tier', tierText(job)],
+    ['Price', priceText(job)],
     ['Command', job.command.map(shellQuote).join(' ')],
   ];
   if (job.workingDir) fields.push(['Working dir', job.workingDir]);
@@ -65,6 +67,9 @@ function describeJob(job: JobDetail): string {
   if (job.exitCode !== null) fields.push(['Exit code', String(job.exitCode)]);
   if (job.signal) fields.push(['Signal', job.signal]);
   if (job.cancelRequestedAt !== null) fields.push(['Cancel asked', formatTime(job.cancelRequestedAt)]);
+  if (job.preemptRequestedAt !== null) fields.push(['Preempting', `since ${formatTime(job.preemptRequestedAt)}${job.preemptReason ? ` — ${job.preemptReason}` : ''}`]);
+  if (job.preemptions > 0 || job.preemptReason)
+    fields.push(['Preemptions', `${job.preemptions}${job.preemptReason && job.preemptRequestedAt === null ? ` (last: ${job.preemptReason})` : ''}`]);
   lines.push(renderFields(fields));
 
   lines.push('', 'Devices:');
@@ -87,7 +92,30 @@ function describeJob(job: JobDetail): string {
       ]),
     ),
   );
+  lines.push('', `Cost so far: ${moneyText(job.cost.charged)}`);
+  if (job.cost.leases.length)
+    lines.push(
+      indent(
+        renderTable(
+          ['LEASE', 'MODEL', 'TIER', 'SHARE', 'PRICE/GPU-H', 'FROM', 'TO', 'CHARGED'],
+          job.cost.leases.map((l) => [l.id, l.model, l.tier, jobGpuText({ gpuMilli: l.gpuMilli, gpus: null }), moneyText(l.pricePerGpuHour), formatTime(l.startAt), l.endAt === null ? 'running' : formatTime(l.endAt), moneyText(l.charged)]),
+          { alignRight: [4, 7] },
+        ),
+      ),
+    );
   return lines.join('\n');
+}
+
+function tierText(job: JobDetail): string {
+  const parts = [job.tier];
+  if (job.maxPricePerHour) parts.push(`bid up to ${moneyText(job.maxPricePerHour)}/h`);
+  if (!job.requeueOnPreemption) parts.push('not requeued when preempted');
+  return parts.join(', ');
+}
+
+function priceText(job: JobDetail): string {
+  if (!job.pricePerHour) return '- (set when the job is placed)';
+  return `${moneyText(job.pricePerHour)}/h${job.tier === 'spot' ? ' (follows the spot clearing price)' : ''}`;
 }
 
 function indent(text: string): string {
@@ -154,6 +182,9 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
       .option('--workdir <dir>', 'working directory on the node (absolute path)')
       .option('--name <name>', 'a name for the job')
       .option('--tier <tier>', 'on-demand (default), spot or reserved')
+      .option('--max-price <amount>', 'spot bid: the most to pay per hour for the whole shape, e.g. 3.5 (needs --tier spot; see `unidle quote`)')
+      .option('--currency <code>', 'currency of --max-price (default CNY)')
+      .option('--no-requeue', 'when preempted, end as `preempted` instead of going back to the queue')
       .option('--idempotency-key <key>', 'makes retries safe across invocations (default: a fresh UUID per invocation)')
       .option('--wait', 'wait until the job ends and exit with its exit code (1 if it failed without one, was cancelled or lost)')
       .option('--follow', 'stream the job\'s output while waiting (implies --wait)'),
@@ -164,6 +195,8 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
         'unidle submit --gpu-milli 500 --model H100 -- python train.py',
         "unidle submit --gpu-milli 500 --follow -- sh -c 'echo hello; sleep 2'",
         'unidle submit --gpus 2 --model H100,H800 --cpu 8 --memory 64Gi --max-duration 6h --env EPOCHS=3 -- python train.py --lr 3e-4',
+        'unidle submit --gpu-milli 500 --model H100 --tier spot --max-price 3.5 -- python train.py',
+        'unidle submit --gpus 1 --tier spot --no-requeue -- python eval.py',
         'unidle submit --json --gpus 1 -- nvidia-smi | jq -r .id',
       ]),
     )
@@ -221,7 +254,7 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
       if (result.nextCursor) writeLine(io.stderr, `(more: add --all, or --limit N)`);
     });
 
-  jsonOption(program.command('job').summary('show one job').description("Show a job: its shape, devices, transitions with reasons and times, and usage so far. For a queued job the state line says why it is pending.").argument('<id>', 'job id'))
+  jsonOption(program.command('job').summary('show one job').description("Show a job: its shape, tier and price, devices, transitions with reasons and times, and usage and cost so far. For a queued job the state line says why it is pending.").argument('<id>', 'job id'))
     .addHelpText('after', examples(['unidle job job_01J…', 'unidle job job_01J… --json | jq .transitions']))
     .action(async (id: string, flags: { json?: boolean }, cmd: Command) => {
       const job = await (await ctx.client(cmd)).getJob(id);
