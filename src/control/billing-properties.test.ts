@@ -65,8 +65,8 @@ describe.each(dialects)('billing invariants on %s', (dialect) => {
       const t = pick(tenants);
       if (op <= 1) {
         const spot = random.int(2) === 0;
-        const shape = random.int(3) === 0 ? { gpus: 1 + random.int(2) } : { gpuMilli: 100 * (1 + random.int(9)) };
-        const milli = 'gpus' in shape ? shape.gpus * 1000 : shape.gpuMilli;
+        const shape: { gpus?: number; gpuMilli?: number } = random.int(3) === 0 ? { gpus: 1 + random.int(2) } : { gpuMilli: 100 * (1 + random.int(9)) };
+        const milli = shape.gpus !== undefined ? shape.gpus * 1000 : shape.gpuMilli!;
         const bid = Math.ceil((floor * (1000 + random.int(2000))) / 1000);
         await h.control.jobs.submit(t.p, { command: ['work'], ...shape, ...(spot ? { tier: 'spot', maxPricePerHour: { amountMicros: Math.ceil((bid * milli) / 1000) + 1, currency: 'CNY' } } : {}) });
       } else if (op === 2) await h.control.scheduling.run();

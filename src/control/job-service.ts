@@ -381,7 +381,7 @@ export class JobService {
         gpuMilliSeconds: Math.round(Number(usage.gpu) / 1000),
         cpuMilliSeconds: Math.round(Number(usage.cpu) / 1000),
         memoryMibSeconds: Math.round(Number(usage.mem) / 1000),
-        meteredUntil: row.metered_until,
+        meteredUntil: leases.length > 0 ? Math.max(...leases.map((l) => l.charged_until)) : row.metered_until,
       },
       cost: {
         charged: m(leases.reduce((sum, l) => sum + l.charged_micros, 0)),

@@ -7,10 +7,11 @@ import type { JobsTable, LeasesTable } from '../store/schema.js';
 import { ledgerTransactionId, postLedger } from './ledger-store.js';
 
 /**
- * Leases, metering and charging, written together: a pass's usage spans, the leases' charge cursors,
- * the jobs' meter cursors and the ledger postings commit in the caller's one transaction, so a crash
- * at any point leaves either all of a pass or none of it. The cursor updates are conditional on the
- * values read, so a pass that raced another (or is replayed) fails instead of charging twice.
+ * Leases, metering and charging, written together: a pass's usage spans, the leases' charge cursors
+ * and the ledger postings commit in the caller's one transaction, so a crash at any point leaves
+ * either all of a pass or none of it. The lease cursors are the meter (a job's own `metered_until`
+ * is set when it starts and when it ends); their updates are conditional on the values read, so a
+ * pass that raced another (or is replayed) fails instead of charging twice.
  */
 
 export type MeterableJob = Pick<JobsTable, 'id' | 'tenant_id' | 'node_id' | 'tier' | 'cpu_milli' | 'memory_mib' | 'metered_until'>;
@@ -30,6 +31,8 @@ export interface MeterResult {
 }
 
 const CHUNK = 400;
+const USAGE_CHUNK = 1500;
+const MOVE_CHUNK = 2000;
 
 export interface OpenLeaseInput {
   job: Pick<JobsTable, 'id' | 'tenant_id' | 'tier' | 'reservation_id'>;
@@ -82,9 +85,13 @@ function cursorOf(l: Pick<LeasesTable, 'id' | 'start_at' | 'end_at' | 'charged_u
   return { id: l.id, startAt: l.start_at, endAt: l.end_at, chargedUntil: l.charged_until, priceMicros: l.price_micros, gpuMilli: l.gpu_milli };
 }
 
-/** Meters one job up to `until` (a finish, a loss); see meterJobs. */
+/**
+ * Meters one job up to `until` (its end, or the last moment it was seen) and records that point as
+ * the job's final meter reading; see meterJobs.
+ */
 export async function meterUpTo(db: Db, job: MeterableJob, until: number, now: number): Promise<boolean> {
   const r = await meterJobs(db, [{ job, until }], now);
+  await db.updateTable('jobs').set({ metered_until: until }).where('id', '=', job.id).where('metered_until', '<=', until).execute();
   return r.spans > 0;
 }
 
@@ -93,7 +100,13 @@ export async function meterUpTo(db: Db, job: MeterableJob, until: number, now: n
  * transaction per tenant and currency for the pass. Written in bulk (a few statements per 400 rows),
  * which is what keeps a pass over 10,000 running leases well under a second on either database.
  */
-export async function meterJobs(db: Db, targets: ReadonlyArray<{ job: MeterableJob; until: number }>, now: number): Promise<MeterResult> {
+export async function meterJobs(
+  db: Db,
+  targets: ReadonlyArray<{ job: MeterableJob; until: number }>,
+  now: number,
+  /** Spans of still-open leases shorter than this wait for a later pass (no slivers); closed leases are always finished. */
+  minSpanMs = 0,
+): Promise<MeterResult> {
   const due = targets.filter((t) => t.job.metered_until !== null && t.until > t.job.metered_until);
   const result: MeterResult = { jobs: due.length, spans: 0, chargedMicros: 0, rowsWritten: 0 };
   if (due.length === 0) return result;
@@ -116,14 +129,13 @@ export async function meterJobs(db: Db, targets: ReadonlyArray<{ job: MeterableJ
 
   const usageRows: Array<Record<string, unknown>> = [];
   const leaseMoves: Array<{ id: string; expected: number; until: number; add: number }> = [];
-  const jobMoves: Array<{ id: string; expected: number; until: number }> = [];
   // tenant → currency → tier → amount
   const owed = new Map<string, Map<string, Map<string, number>>>();
   for (const { job, until } of due) {
     const leases = leasesByJob.get(job.id) ?? [];
     const byId = new Map(leases.map((l) => [l.id, l]));
-    const spans: ChargedSpan[] = chargeSpans(leases.map(cursorOf), job.metered_until!, until);
-    jobMoves.push({ id: job.id, expected: job.metered_until!, until });
+    // The leases' own charge cursors say where each stands; the job's start bounds them from below.
+    const spans: ChargedSpan[] = chargeSpans(leases.map(cursorOf), job.metered_until!, until).filter((s) => byId.get(s.leaseId)!.end_at !== null || s.to - s.from >= minSpanMs);
     for (const s of spans) {
       const lease = byId.get(s.leaseId)!;
       const length = s.to - s.from;
@@ -163,9 +175,9 @@ export async function meterJobs(db: Db, targets: ReadonlyArray<{ job: MeterableJ
     }
   }
 
-  await bulkMove(db, 'jobs', 'metered_until', jobMoves.map((m) => ({ ...m, add: null })));
   await bulkMove(db, 'leases', 'charged_until', leaseMoves);
-  for (let i = 0; i < usageRows.length; i += CHUNK) await db.insertInto('usage').values(usageRows.slice(i, i + CHUNK) as never).execute();
+  // 20 columns per row: 1,500 rows stay under both databases' limits on bound parameters.
+  for (let i = 0; i < usageRows.length; i += USAGE_CHUNK) await db.insertInto('usage').values(usageRows.slice(i, i + USAGE_CHUNK) as never).execute();
 
   const entries = [];
   for (const [tenantId, byCurrency] of owed) {
@@ -179,23 +191,25 @@ export async function meterJobs(db: Db, targets: ReadonlyArray<{ job: MeterableJ
     }
   }
   await postLedger(db, entries, now);
-  result.rowsWritten = jobMoves.length + leaseMoves.length + usageRows.length + entries.reduce((n, e) => n + 1 + e.tx.postings.length, 0);
+  result.rowsWritten = leaseMoves.length + usageRows.length + entries.reduce((n, e) => n + 1 + e.tx.postings.length, 0);
   return result;
 }
 
 /**
  * Moves many cursors at once (`set column = until [, charged_micros += add] where id = ? and column = expected`),
- * as one UPDATE … FROM (VALUES …) per chunk on both SQLite (≥ 3.33) and PostgreSQL. Fewer rows
+ * as one UPDATE … FROM (VALUES …) per chunk on both SQLite (≥ 3.33) and PostgreSQL. The redundant
+ * `id IN (SELECT id FROM v)` makes SQLite drive the update from the primary key instead of scanning
+ * the whole table once per chunk (its planner otherwise joins on the non-unique cursor value). Fewer rows
  * updated than asked means someone else moved a cursor first: the caller's transaction rolls back.
  */
-async function bulkMove(db: Db, table: 'jobs' | 'leases', column: 'metered_until' | 'charged_until', moves: ReadonlyArray<{ id: string; expected: number; until: number; add: number | null }>): Promise<void> {
-  for (let i = 0; i < moves.length; i += CHUNK) {
-    const chunk = moves.slice(i, i + CHUNK);
-    const values = sql.join(chunk.map((m) => sql`(${m.id}, cast(${m.expected} as bigint), cast(${m.until} as bigint), cast(${m.add ?? 0} as bigint))`));
-    const setCharge = table === 'leases' ? sql`, charged_micros = ${sql.ref(table)}.charged_micros + v.add_micros` : sql``;
+async function bulkMove(db: Db, table: 'leases', column: 'charged_until', moves: ReadonlyArray<{ id: string; expected: number; until: number; add: number | null }>): Promise<void> {
+  for (let i = 0; i < moves.length; i += MOVE_CHUNK) {
+    const chunk = moves.slice(i, i + MOVE_CHUNK);
+    const values = sql.join(chunk.map((m) => sql`(cast(${m.id} as text), cast(${m.expected} as bigint), cast(${m.until} as bigint), cast(${m.add ?? 0} as bigint))`));
+    const setCharge = sql`, charged_micros = ${sql.ref(table)}.charged_micros + v.add_micros`;
     const r = await sql`with v(id, expected, until_at, add_micros) as (values ${values})
       update ${sql.table(table)} set ${sql.ref(column)} = v.until_at${setCharge}
-      from v where ${sql.ref(table)}.id = v.id and ${sql.ref(table)}.${sql.ref(column)} = v.expected`.execute(db);
+      from v where ${sql.ref(table)}.id in (select id from v) and ${sql.ref(table)}.id = v.id and ${sql.ref(table)}.${sql.ref(column)} = v.expected`.execute(db);
     if (Number(r.numAffectedRows ?? 0) !== chunk.length) throw new MeterConflictError(`${table}.${column}: ${Number(r.numAffectedRows ?? 0)} of ${chunk.length} cursors moved`);
   }
 }

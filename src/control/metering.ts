@@ -34,21 +34,18 @@ export class Metering {
       .where('metered_until', 'is not', null)
       .where('confirmed_until', 'is not', null)
       .execute();
-    const due = running.filter((j) => j.confirmed_until! - j.metered_until! >= this.minSpanMs);
-    let result: MeterResult & { recognizedMicros: number } = { jobs: 0, spans: 0, chargedMicros: 0, rowsWritten: 0, recognizedMicros: 0 };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        result = await this.db.transaction().execute(async (tx) => {
-          const r = await meterJobs(tx, due.map((job) => ({ job, until: job.confirmed_until! })), now);
-          const recognizedMicros = await this.billing.recognizeReservations(tx, now);
-          return { ...r, recognizedMicros };
-        });
-        break;
-      } catch (err) {
-        // Another writer moved a cursor (a job finished mid-pass): the next pass reads afresh.
-        if (!(err instanceof MeterConflictError) || attempt > 0) throw err;
-        return { running: running.length, jobs: 0, spans: 0, chargedMicros: 0, rowsWritten: 0, recognizedMicros: 0, stopsRequested: 0 };
-      }
+    const due = running.filter((j) => j.confirmed_until! > j.metered_until!);
+    let result: MeterResult & { recognizedMicros: number };
+    try {
+      result = await this.db.transaction().execute(async (tx) => {
+        const r = await meterJobs(tx, due.map((job) => ({ job, until: job.confirmed_until! })), now, this.minSpanMs);
+        const recognizedMicros = await this.billing.recognizeReservations(tx, now);
+        return { ...r, recognizedMicros };
+      });
+    } catch (err) {
+      // Another writer moved a lease cursor (a job ended mid-pass): nothing was written; the next pass reads afresh.
+      if (!(err instanceof MeterConflictError)) throw err;
+      result = { jobs: 0, spans: 0, chargedMicros: 0, rowsWritten: 0, recognizedMicros: 0 };
     }
     const stopsRequested = await this.billing.enforceBalances(now);
     return { running: running.length, ...result, stopsRequested };

@@ -135,7 +135,10 @@ export interface JobsTable {
   confirmed_until: number | null;
   /** Server time of the last heartbeat that listed the job (liveness; immune to agent clock skew). */
   last_seen_at: number | null;
-  /** Usage has been written up to here. */
+  /**
+   * Where the job's meter starts (set when it starts running) and its final reading (set when it
+   * ends). While it runs, its leases' `charged_until` cursors are the meter.
+   */
   metered_until: number | null;
   updated_at: number;
   /** Spot bid: the most the tenant pays per GPU-hour. */
