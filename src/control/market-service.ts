@@ -14,7 +14,7 @@ import { alternatives, quoteOption, type QuoteOption } from '../market/quote.js'
 import { PlacementEngine } from '../scheduler/placement-engine.js';
 import { bestFitPolicy } from '../scheduler/policies/best-fit.js';
 import { withoutPreemptible, type RunningWork } from '../scheduler/preemption.js';
-import type { NodeView } from '../scheduler/snapshot.js';
+import type { ClusterSnapshot, NodeView } from '../scheduler/snapshot.js';
 import type { CentersTable, ReservationsTable } from '../store/schema.js';
 import { appendEvent } from './events.js';
 import type { InventoryService } from './inventory-service.js';
@@ -41,6 +41,8 @@ export interface MarketView {
   policy: PricingPolicy;
   models: Map<string, ModelMarket>;
   reservations: ReservationUse[];
+  /** The inventory the view was computed from (the scheduling cycle places against it). */
+  snapshot: ClusterSnapshot;
 }
 
 export function centerSettings(c: CentersTable): CenterMarketSettings {
@@ -312,7 +314,7 @@ export class MarketService {
         spotMicros: Math.max(p.spotFloorMicros, spot.get(model) ?? 0),
       });
     }
-    return { at, center, settings: centerSettings(center), policy: this.policyOf(center), models, reservations };
+    return { at, center, settings: centerSettings(center), policy: this.policyOf(center), models, reservations, snapshot };
   }
 
   /** Active reservations with what their tenants' reserved jobs hold now, earliest ending first. */

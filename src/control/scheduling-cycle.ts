@@ -93,7 +93,7 @@ export class SchedulingCycle {
     if (queued.length === 0 && active.length === 0) return result;
 
     const view = await this.market.view();
-    const snapshot: ClusterSnapshot = await this.inventory.snapshot();
+    const snapshot: ClusterSnapshot = view.snapshot;
     const now = view.at;
     const grants = active.length > 0 ? await this.db.selectFrom('allocations').select(['job_id', 'device_id', 'gpu_milli', 'model']).where('job_id', 'in', active.map((a) => a.id)).where('released_at', 'is', null).execute() : [];
     const work: RunningWork[] = active.map((a) => {
