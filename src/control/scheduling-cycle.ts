@@ -174,6 +174,12 @@ export class SchedulingCycle {
           spotRunners.splice(runner, 1);
         }
       }
+      // The capacity on its way back is this job's: later jobs in the cycle must not plan on it too.
+      for (const id of [...choice.victims, ...choice.waitingFor]) {
+        const w = work.find((x) => x.jobId === id)!;
+        w.preemptible = false;
+        w.inNotice = false;
+      }
       const leaving = [...choice.victims, ...choice.waitingFor];
       return `pending: waiting for ${leaving.length} spot job${leaving.length === 1 ? '' : 's'} on ${node!.name} to leave (notice given; they get ${Math.round(view.center.spot_grace_ms / 1000)} s)`;
     };
@@ -206,6 +212,8 @@ export class SchedulingCycle {
           continue;
         }
         const waiting = preemptFor(job, request, models);
+        // Room is being made for it: its quota is spoken for until it starts.
+        if (waiting) pick.reservation.usedMilli += milli;
         pending.set(job.id, waiting ?? `pending: ${describePending(engine.explain({ ...request, models }))}`);
         continue;
       }
