@@ -34,7 +34,7 @@ export const PriceList = Type.Object(
         defaulted: Type.Boolean({ description: 'true when the operator has not priced this model and defaults apply' }),
         capacityGpus: Type.Number(),
         utilizationPermille: Type.Integer(),
-        prices: Type.Array(Type.Object({ model: Type.String(), tier: TierSchema, pricePerGpuHour: M(), floorPerGpuHour: M(), marginPermille: Type.Integer({ description: 'margin over the cost floor, per mille of the price' }) })),
+        prices: Type.Array(Type.Object({ model: Type.String(), tier: TierSchema, pricePerGpuHour: M(), floorPerGpuHour: M(), marginPermille: Type.Integer({ description: "margin over this tier's floor, per mille of the price" }), marginOverCostPermille: Type.Integer({ description: 'margin over the full cost floor, per mille of the price' }) })),
       }),
     ),
   },
@@ -233,7 +233,8 @@ export const MarketReport = Type.Object(
       Type.Object({
         model: Type.String(),
         capacityGpuHours: Type.Number(),
-        soldGpuHours: Type.Number(),
+        soldGpuHours: Type.Number({ description: 'metered on-demand and spot hours plus reserved hours (the term, used or not)' }),
+        reservedGpuHours: Type.Number(),
         idleGpuHours: Type.Number(),
         utilizationPermille: Type.Integer(),
         revenue: M(),

@@ -149,7 +149,13 @@ export class AgentService {
     }
     for (const job of active) {
       if (!runningIds.includes(job.id)) continue;
-      if (job.cancel_requested_at !== null) stop.push({ jobId: job.id, reason: 'cancelled', graceMs: this.options.graceMs });
+      if (job.cancel_requested_at !== null)
+        stop.push({
+          jobId: job.id,
+          reason: 'cancelled',
+          graceMs: this.options.graceMs,
+          notice: { kind: 'cancel', reason: job.state_reason.replace(/; stopping$/, ''), deadlineAt: now + this.options.graceMs, requeue: false },
+        });
       else if (job.preempt_requested_at !== null) {
         const deadlineAt = job.preempt_deadline_at ?? now;
         stop.push({

@@ -70,7 +70,9 @@ export interface MarketReport {
   models: Array<{
     model: string;
     capacityGpuHours: number;
+    /** Metered on-demand and spot hours plus reserved hours (a reservation's term, used or not). */
     soldGpuHours: number;
+    reservedGpuHours: number;
     idleGpuHours: number;
     utilizationPermille: number;
     revenue: Money;
@@ -84,6 +86,10 @@ export interface MarketReport {
 }
 
 const MS_PER_HOUR = 3_600_000;
+/** One payment or refund at most ¥1,000,000,000: balances stay exact integers far beyond any center's books. */
+const MAX_AMOUNT_MICROS = 1_000_000_000_000_000;
+/** Report windows end by 2100: a typo in `to` gets an error, not a report of nonsense times. */
+const LATEST_REPORT_MS = Date.UTC(2100, 0, 1);
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 /**
@@ -284,7 +290,8 @@ export class BillingService {
     const center = await this.market.center();
     if (!amount || typeof amount !== 'object') throw invalid(field, 'give {amountMicros, currency}');
     const problems: FieldProblem[] = [];
-    if (!Number.isSafeInteger(amount.amountMicros) || amount.amountMicros <= 0) problems.push({ field: `${field}.amountMicros`, message: 'must be a positive whole number of micro-units (¥1 = 1000000)' });
+    if (!Number.isSafeInteger(amount.amountMicros) || amount.amountMicros <= 0 || amount.amountMicros > MAX_AMOUNT_MICROS)
+      problems.push({ field: `${field}.amountMicros`, message: `must be a positive whole number of micro-units (¥1 = 1000000), at most ${MAX_AMOUNT_MICROS}` });
     if (amount.currency !== center.currency) problems.push({ field: `${field}.currency`, message: `currency mismatch: this center's ledger is in ${center.currency}, not ${amount.currency}` });
     if (problems.length > 0) throw invalidMany(problems);
     return amount;
@@ -295,10 +302,20 @@ export class BillingService {
     requireOperator(p);
     const amount = await this.checkMoney(input.amount, 'amount');
     await this.requireTenant(tenantId);
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) throw invalid('Idempotency-Key', 'must be 1–255 characters');
     const now = this.clock.now();
     const id = idempotencyKey ? `topup:${tenantId}:${idempotencyKey}` : ledgerTransactionId(now);
     await this.db.transaction().execute(async (tx) => {
-      if (idempotencyKey && (await tx.selectFrom('ledger_transactions').select('id').where('id', '=', id).executeTakeFirst())) return;
+      if (idempotencyKey) {
+        const prior = await tx.selectFrom('ledger_postings').select(['amount_micros', 'currency']).where('transaction_id', '=', id).where('account', '=', 'cash').executeTakeFirst();
+        if (prior) {
+          if (prior.amount_micros !== amount.amountMicros || prior.currency !== amount.currency)
+            throw new UnidleError('idempotency_conflict', `Idempotency-Key was already used for a top-up of ${fmt(prior.amount_micros, prior.currency)}; use a new key for a new payment`, [
+              { field: 'Idempotency-Key', message: 'reused with a different amount' },
+            ]);
+          return;
+        }
+      }
       const t = topUpTransaction({ id, at: now, tenantId, amountMicros: amount.amountMicros, currency: amount.currency });
       if (input.reference) t.memo = `top-up: ${input.reference.slice(0, 200)}`;
       await postLedger(tx, [{ tx: t, meta: { kind: 'top-up', tenantId, ref: input.reference ?? null } }], now);
@@ -371,7 +388,7 @@ export class BillingService {
   async invoice(p: Principal, tenantId: string, period: string): Promise<Invoice> {
     requireTenantAccess(p, tenantId);
     const m = /^(\d{4})-(\d{2})$/.exec(period);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw invalid('period', `"${period}" is not a month; write it as YYYY-MM, e.g. 2026-11`);
+    if (!m || Number(m[1]) < 1970 || Number(m[2]) < 1 || Number(m[2]) > 12) throw invalid('period', `"${period}" is not a month; write it as YYYY-MM, e.g. 2026-11`);
     const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, 1);
     const end = Date.UTC(Number(m[1]), Number(m[2]), 1);
     const tenant = await this.requireTenant(tenantId);
@@ -465,6 +482,7 @@ export class BillingService {
     const to = query.to ?? this.clock.now();
     const from = query.from ?? to - 30 * 24 * MS_PER_HOUR;
     if (!(to > from)) throw invalid('to', 'must be after from');
+    if (to > LATEST_REPORT_MS) throw invalid('to', 'must be a time before 2100 in ms since the epoch');
     const center = await this.market.center();
     const c = center.currency;
     const money = (amountMicros: number): Money => ({ amountMicros, currency: c });
@@ -489,11 +507,20 @@ export class BillingService {
       .where('t.at', '<', to)
       .groupBy('r.model')
       .execute();
+    const reservations = await this.db
+      .selectFrom('reservations')
+      .select(['model', 'gpu_milli', 'start_at', 'end_at'])
+      .where('status', '=', 'active')
+      .where('start_at', '<', to)
+      .where('end_at', '>', from)
+      .execute();
     const prices = await this.market.pricesFor(center, this.db, new Set([...capacityMs.keys(), ...usage.map((u) => u.gpu_model)]));
     const byTier: Record<string, number> = {};
     const models = [...new Set([...capacityMs.keys(), ...usage.map((u) => u.gpu_model)])].sort().map((model) => {
       const rows = usage.filter((u) => u.gpu_model === model);
-      const soldMs = rows.reduce((s, r) => s + Number(r.milli_ms) / 1000, 0);
+      // Reserved capacity is sold by the hour of its term, used or not; reserved jobs run inside it.
+      const reservedMs = reservations.filter((r) => r.model === model).reduce((x, r) => x + (r.gpu_milli / 1000) * (Math.min(to, r.end_at) - Math.max(from, r.start_at)), 0);
+      const soldMs = rows.filter((r) => r.tier !== 'reserved').reduce((x, r) => x + Number(r.milli_ms) / 1000, 0) + reservedMs;
       const reservedRevenue = -Number(recognized.find((r) => r.model === model)?.amount ?? 0);
       let revenue = reservedRevenue;
       for (const r of rows) {
@@ -517,7 +544,8 @@ export class BillingService {
         idleGpuHours: round6(idleMs / MS_PER_HOUR),
         utilizationPermille: capMs > 0 ? Math.round((soldMs * 1000) / capMs) : 0,
         revenue: money(revenue),
-        effectivePricePerGpuHour: soldHours > 0 ? money(Math.round((revenue - reservedRevenue) / soldHours)) : null,
+        reservedGpuHours: round6(reservedMs / MS_PER_HOUR),
+        effectivePricePerGpuHour: soldHours > 0 ? money(Math.round(revenue / soldHours)) : null,
         floorPerGpuHour: money(p?.floor.perGpuHourMicros ?? 0),
         idleCost: money(Math.round((idleMs / MS_PER_HOUR) * idleHourMicros)),
       };

@@ -96,7 +96,10 @@ describe.each(dialects)('control plane on %s', (dialect) => {
     await h.control.agents.started(h.agent, queued.job.id, { nodeId, startedAt: t0, pid: 1 });
     await h.control.jobs.cancel(h.demo, queued.job.id, 'no longer needed');
     const hb = await h.control.agents.heartbeat(h.agent, { nodeId, at: t0 + 1000, running: [{ jobId: queued.job.id, pid: 1, startedAt: t0 }] });
-    expect(hb.stop).toEqual([{ jobId: queued.job.id, reason: 'cancelled', graceMs: 2000 }]);
+    // The job is told why before its SIGTERM (UNIDLE_NOTICE_FILE), and that it will not come back.
+    expect(hb.stop).toEqual([
+      { jobId: queued.job.id, reason: 'cancelled', graceMs: 2000, notice: { kind: 'cancel', reason: 'cancelled by demo-admin: no longer needed', deadlineAt: h.clock.now() + 2000, requeue: false } },
+    ]);
     h.clock.advance(3000);
     await h.control.agents.finished(h.agent, queued.job.id, { nodeId, cause: 'stopped', exitCode: null, signal: 'SIGTERM', startedAt: t0, endedAt: t0 + 3000, message: null });
     const done = await h.control.jobs.get(h.demo, queued.job.id);

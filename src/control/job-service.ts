@@ -299,8 +299,16 @@ export class JobService {
       }
     }
     if (spec.tier === 'reserved') {
-      const pick = reservationFor(view.reservations, tenantId, spec.shape.models, 0);
-      if ('reason' in pick) throw new UnidleError('validation_failed', `tier: ${pick.reason}`, [{ field: 'tier', message: pick.reason }]);
+      // Whether any of its reservations could ever hold it (current use aside: that only makes it wait).
+      const own = view.reservations.filter((r) => r.tenantId === tenantId && (spec.shape.models.length === 0 || spec.shape.models.includes(r.model)));
+      const pick = reservationFor(own.map((r) => ({ ...r, usedMilli: 0 })), tenantId, spec.shape.models, milli);
+      if ('reason' in pick) {
+        const largest = own.reduce<(typeof own)[number] | undefined>((a, r) => (!a || r.quotaMilli > a.quotaMilli ? r : a), undefined);
+        const reason = largest
+          ? `no reservation of this tenant is big enough: the largest holds a quota of ${largest.quotaMilli} milli-GPU of ${largest.model}, this job needs ${milli}; buy a larger reservation or submit as on-demand or spot`
+          : pick.reason;
+        throw new UnidleError('validation_failed', `tier: ${reason}`, [{ field: 'tier', message: reason }]);
+      }
     }
     const tenant = await this.db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
     if (spec.tier !== 'reserved') {

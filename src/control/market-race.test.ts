@@ -68,12 +68,15 @@ describe.each(dialects)('racing for the last GPU with money on %s', (dialect) =>
     for (const j of await db.selectFrom('jobs').select('id').where('state', '=', 'queued').execute()) await h.control.jobs.cancel(h.operator, j.id);
     const leases = await db.selectFrom('leases').selectAll().execute();
     expect(leases.map((l) => l.job_id).sort()).toEqual([first.id, winner].sort());
+    expect(leases.find((l) => l.job_id === winner)!.end_at).not.toBeNull();
     const won = leases.find((l) => l.job_id === winner)!;
     expect(won.charged_micros).toBe(chargeMicros(won.price_micros, 1000, 600_000));
     const charged = await db.selectFrom('usage').select('job_id').distinct().execute();
     expect(charged.map((u) => u.job_id).sort()).toEqual([first.id, winner].sort());
 
-    // Now the reservable capacity: one GPU's worth is left once 1 of 2 is reserved; 50 buyers race for it.
+    // Now the reservable capacity: with the on-demand work done, one GPU's worth is left once 1 of 2
+    // is reserved; 50 buyers race for it.
+    await agent.exit(first.id);
     await h.control.market.buyReservation(tenants[0]!.p, { model: 'H100', gpus: 1, hours: 24 });
     const buyers = Array.from({ length: 50 }, (_, i) => procs[i % procs.length]!.market.buyReservation(tenants[i % 10]!.p, { model: 'H100', gpus: 1, hours: 24 }));
     const results = await Promise.allSettled(buyers);

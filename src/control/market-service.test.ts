@@ -28,8 +28,13 @@ describe.each(dialects)('prices and leases on %s', (dialect) => {
     expect(m.floor.amountMicros).toBeGreaterThan(15_000_000);
     expect(m.floor.amountMicros).toBeLessThan(15_020_000);
     expect(m.list.amountMicros).toBe(19_600_000);
-    for (const p of m.prices) expect(p.marginPermille).toBe(Math.round(((p.pricePerGpuHour.amountMicros - m.floor.amountMicros) * 1000) / p.pricePerGpuHour.amountMicros));
-    expect((await price('spot')).pricePerGpuHour.amountMicros).toBe(m.floor.amountMicros);
+    const margin = (price: number, floor: number) => Math.round(((price - floor) * 1000) / price);
+    for (const p of m.prices) {
+      expect(p.marginPermille).toBe(margin(p.pricePerGpuHour.amountMicros, p.floorPerGpuHour.amountMicros));
+      expect(p.marginOverCostPermille).toBe(margin(p.pricePerGpuHour.amountMicros, m.floor.amountMicros));
+    }
+    // Spot sells hours that would otherwise be idle: its floor is the cost floor × 0.65 by default.
+    expect((await price('spot')).pricePerGpuHour.amountMicros).toBe(Math.round((m.floor.amountMicros * 650) / 1000));
     // Reserved: 30% off list, but never below the cost of a GPU-hour sold every hour.
     expect((await price('reserved')).pricePerGpuHour.amountMicros).toBe(Math.max((await price('reserved')).floorPerGpuHour.amountMicros, 13_720_000));
   });

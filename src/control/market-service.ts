@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { conflict, invalid, invalidMany, notFound, UnidleError, type FieldProblem } from '../domain/errors.js';
 import { findGpuModel, GPU_CATALOG, knownModelIds } from '../domain/gpu-catalog.js';
 import { newId } from '../domain/ids.js';
+import { MAX_PRICE_PER_HOUR_MICROS } from '../domain/job-spec.js';
 import type { Clock } from '../domain/clock.js';
 import { utcOffsetMinutes } from '../domain/timezone.js';
 import { marginPermille } from '../market/cost-floor.js';
@@ -76,8 +77,12 @@ export interface PriceRow {
   model: string;
   tier: Tier;
   pricePerGpuHour: Money;
+  /** The tier's own floor: the cost floor (on-demand), × the spot factor (spot), the cost at 100% sold (reserved). */
   floorPerGpuHour: Money;
+  /** Margin over the tier's floor, per mille of the price. */
   marginPermille: number;
+  /** Margin over the full cost floor (at the expected utilisation), per mille of the price. */
+  marginOverCostPermille: number;
 }
 
 export interface PriceList {
@@ -189,6 +194,10 @@ export interface ReservationView {
 }
 
 const MAX_RESERVATION_HOURS = 3 * 366 * 24;
+/** A reservation is a term, not a cheaper hour: shorter needs go on-demand or spot. */
+export const MIN_RESERVATION_HOURS = 24;
+/** How far ahead a reservation may start. */
+const MAX_RESERVATION_LEAD_MS = 366 * 24 * 3_600_000;
 
 function toReservationView(r: ReservationsTable, usedMilli: number): ReservationView {
   return {
@@ -370,7 +379,14 @@ export class MarketService {
           prices: tiers.map((tier) => {
             const price = priceNow(view, m.prices.model, tier);
             const floor = tier === 'spot' ? m.prices.spotFloorMicros : tier === 'reserved' ? m.prices.reservedFloorMicros : m.prices.floor.perGpuHourMicros;
-            return { model: m.prices.model, tier, pricePerGpuHour: money(price), floorPerGpuHour: money(floor), marginPermille: marginPermille(price, m.prices.floor.perGpuHourMicros) };
+            return {
+              model: m.prices.model,
+              tier,
+              pricePerGpuHour: money(price),
+              floorPerGpuHour: money(floor),
+              marginPermille: marginPermille(price, floor),
+              marginOverCostPermille: marginPermille(price, m.prices.floor.perGpuHourMicros),
+            };
           }),
         };
       });
@@ -498,21 +514,29 @@ export class MarketService {
     if (hasWhole === hasShare) problems.push({ field: 'gpus', message: 'give either gpus (whole GPUs) or gpuMilli (milli-GPU of quota)' });
     if (hasWhole && (!Number.isInteger(input.gpus) || input.gpus! < 1 || input.gpus! > 4096)) problems.push({ field: 'gpus', message: 'must be a whole number from 1 to 4096' });
     if (hasShare && (!Number.isInteger(input.gpuMilli) || input.gpuMilli! < 1 || input.gpuMilli! > 4_096_000)) problems.push({ field: 'gpuMilli', message: 'must be a whole number of milli-GPU ≥ 1' });
-    if (typeof input.hours !== 'number' || !Number.isFinite(input.hours) || input.hours <= 0 || input.hours > MAX_RESERVATION_HOURS)
-      problems.push({ field: 'hours', message: `must be a positive number of hours up to ${MAX_RESERVATION_HOURS} (3 years)` });
+    if (typeof input.hours !== 'number' || !Number.isFinite(input.hours) || input.hours < MIN_RESERVATION_HOURS || input.hours > MAX_RESERVATION_HOURS)
+      problems.push({ field: 'hours', message: `a reservation's term is ${MIN_RESERVATION_HOURS} to ${MAX_RESERVATION_HOURS} hours (3 years); for shorter work use on-demand or spot` });
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) problems.push({ field: 'Idempotency-Key', message: 'must be 1–255 characters' });
     if (problems.length > 0) throw invalidMany(problems);
     const milli = hasWhole ? input.gpus! * 1000 : input.gpuMilli!;
     const lending = input.lendingLimitMilli ?? milli;
     if (!Number.isInteger(lending) || lending < 0 || lending > milli) throw invalid('lendingLimitMilli', `must be a whole number from 0 to the quota (${milli})`);
     const now = this.clock.now();
     const startAt = input.startAt ?? now;
-    if (!Number.isSafeInteger(startAt) || startAt < now - 60_000) throw invalid('startAt', 'must be now or later (ms since the epoch)');
+    if (!Number.isSafeInteger(startAt) || startAt < now - 60_000 || startAt > now + MAX_RESERVATION_LEAD_MS) throw invalid('startAt', 'must be from now to a year ahead (ms since the epoch)');
     const durationMs = Math.round(input.hours * 3_600_000);
     const endAt = startAt + durationMs;
 
     if (idempotencyKey !== undefined) {
       const prior = await this.db.selectFrom('reservations').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
-      if (prior) return { reservation: toReservationView(prior, 0), created: false };
+      if (prior) {
+        const same = prior.model === model!.id && prior.gpu_milli === milli && prior.end_at - prior.start_at === durationMs && prior.lending_limit_milli === lending && (input.startAt === undefined || input.startAt === prior.start_at);
+        if (!same)
+          throw new UnidleError('idempotency_conflict', `Idempotency-Key was already used for a different reservation (${prior.id}); use a new key for a new reservation`, [
+            { field: 'Idempotency-Key', message: 'reused with a different body' },
+          ]);
+        return { reservation: toReservationView(prior, 0), created: false };
+      }
     }
     const row = await this.db.transaction().execute(async (tx) => {
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`unidle-reservations:${model!.id}`}))`.execute(tx);
@@ -530,10 +554,21 @@ export class MarketService {
       // The peak of reserved capacity over the new term happens at some reservation's start.
       const points = [startAt, ...overlapping.map((r) => r.start_at).filter((t) => t > startAt && t < endAt)];
       const peak = Math.max(...points.map((t) => overlapping.filter((r) => r.start_at <= t && r.end_at > t).reduce((s, r) => s + r.gpu_milli, 0)));
-      if (peak + milli > capacity)
+      // On-demand work is never preempted: what it may still hold at the start (up to its max duration) is not for sale.
+      const onDemand = await tx
+        .selectFrom('jobs as j')
+        .innerJoin('allocations as a', 'a.job_id', 'j.id')
+        .select(['a.gpu_milli', 'j.started_at', 'j.scheduled_at', 'j.max_duration_ms'])
+        .where('j.state', 'in', ['scheduled', 'running'])
+        .where('j.tier', '=', 'on-demand')
+        .where('a.model', '=', model!.id)
+        .where('a.released_at', 'is', null)
+        .execute();
+      const busy = onDemand.filter((a) => (a.started_at ?? a.scheduled_at ?? now) + a.max_duration_ms > startAt).reduce((x, a) => x + a.gpu_milli, 0);
+      if (peak + busy + milli > capacity)
         throw new UnidleError(
           'capacity_sold_out',
-          `only ${Math.max(0, capacity - peak)} milli-GPU of ${model!.id} can still be reserved over that term (capacity ${capacity}, reserved ${peak}); reserve less, another model, or buy on-demand or spot`,
+          `only ${Math.max(0, capacity - peak - busy)} milli-GPU of ${model!.id} can be reserved from that start (capacity ${capacity}, reserved ${peak}, on-demand work that may still run ${busy}); reserve less, start later, another model, or buy on-demand or spot`,
           [{ field: hasWhole ? 'gpus' : 'gpuMilli', message: 'more than the unreserved capacity' }],
         );
       const total = chargeMicros(prices.reservedMicros, milli, durationMs);
@@ -619,6 +654,12 @@ export class MarketService {
       else if (!modelIds.includes(m.id)) modelIds.push(m.id);
     });
     if (input.maxPricePerHour !== undefined && tier !== 'spot') problems.push({ field: 'maxPricePerHour', message: 'is a spot bid; set tier to spot or drop it' });
+    if (tier === 'reserved' && typeof input.hours === 'number' && input.hours < MIN_RESERVATION_HOURS)
+      problems.push({ field: 'hours', message: `reservations are sold for ${MIN_RESERVATION_HOURS} h or more; for ${input.hours} h quote on-demand or spot` });
+    for (const field of ['cpuMilli', 'memoryMib'] as const) {
+      const v = input[field];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) problems.push({ field, message: `must be a positive whole number of ${field === 'cpuMilli' ? 'milli-cores' : 'MiB'}` });
+    }
     if (problems.length > 0) throw invalidMany(problems);
 
     const view = await this.view();
@@ -633,7 +674,8 @@ export class MarketService {
     let bid: number | null = null;
     if (input.maxPricePerHour !== undefined) {
       const b = input.maxPricePerHour;
-      if (!b || !Number.isSafeInteger(b.amountMicros) || b.amountMicros <= 0) throw invalid('maxPricePerHour.amountMicros', 'must be a positive whole number of micro-units');
+      if (!b || !Number.isSafeInteger(b.amountMicros) || b.amountMicros <= 0 || b.amountMicros > MAX_PRICE_PER_HOUR_MICROS)
+        throw invalid('maxPricePerHour.amountMicros', `must be a positive whole number of micro-units, at most ${MAX_PRICE_PER_HOUR_MICROS}`);
       if (b.currency !== currency) throw invalid('maxPricePerHour.currency', `currency mismatch: this center sells in ${currency}, not ${b.currency}`);
       bid = Math.floor((b.amountMicros * 1000) / milli);
       const lowest = Math.min(...wanted.map((m) => view.models.get(m)!.prices.spotFloorMicros));
@@ -686,7 +728,8 @@ export class MarketService {
     mains.sort((a, b) => (a.estimatedStartAt ?? Infinity) - (b.estimatedStartAt ?? Infinity) || a.estimatedTotalMicros - b.estimatedTotalMicros);
     const main = mains[0]!;
     const others: QuoteOption[] = [];
-    for (const model of present) for (const t of ['on-demand', 'spot', 'reserved'] as Tier[]) others.push(optionFor(model, t));
+    const tiers: Tier[] = input.hours >= MIN_RESERVATION_HOURS ? ['on-demand', 'spot', 'reserved'] : ['on-demand', 'spot'];
+    for (const model of present) for (const t of tiers) others.push(optionFor(model, t));
     const alts = alternatives(main, others, milli, durationMs, now);
     const money = (amountMicros: number): Money => ({ amountMicros, currency });
     const notes: string[] = [];

@@ -150,6 +150,17 @@ export class SchedulingCycle {
       decisions.push({ job, request, placement: d.placement, nodeName: d.node.name, priceMicros, reservationId });
     };
     /** Plans room for `request` by asking spot work to leave; true when notices were given or are pending. */
+    const deviceModel = new Map<string, string>();
+    for (const n of snapshot.nodes) for (const d of n.devices) deviceModel.set(d.id, d.model);
+    const modelOfWork = (w: RunningWork) => (w.grants[0] ? deviceModel.get(w.grants[0].deviceId) : undefined);
+    const milliOf = (w: RunningWork) => w.grants.reduce((x, g) => x + g.milli, 0);
+    /** Capacity per model that waiting reserved and on-demand jobs count on: spot work may not take it back. */
+    const claimed = new Map<string, number>();
+    /**
+     * Plans room for `request` by asking spot work to leave; returns the pending reason when notices
+     * were given (or are already running out). On-demand work must also leave reservations their
+     * unused quota in aggregate, so its plan frees spot work elsewhere on the model if it must.
+     */
     const preemptFor = (job: JobsTable, request: PlacementRequest, models: string[]): string | undefined => {
       const key = `${JSON.stringify(models)}|${request.gpuMilli}|${request.gpus}|${request.cpuMilli}|${request.memoryMib}`;
       if (models.length === 0 || plans >= MAX_PREEMPTION_PLANS || failedPlans.has(key)) return undefined;
@@ -162,7 +173,25 @@ export class SchedulingCycle {
         failedPlans.add(key);
         return undefined;
       }
-      for (const id of choice.victims) {
+      const model = plan.placement.devices[0]?.model;
+      const victims = [...choice.victims];
+      if (job.tier === 'on-demand' && model) {
+        const milli = shapeGpuMilli(request);
+        const held = heldBack(reservations, model).fromOnDemand + (claimed.get(model) ?? 0);
+        const onModel = (w: RunningWork) => modelOfWork(w) === model;
+        let freeAfter = (free.get(model) ?? 0) + work.filter((w) => onModel(w) && (w.inNotice || victims.includes(w.jobId))).reduce((x, w) => x + milliOf(w), 0);
+        const more = work.filter((w) => onModel(w) && w.preemptible && !w.inNotice && !victims.includes(w.jobId)).sort((a, b) => a.bidMicros - b.bidMicros || b.startedAt - a.startedAt);
+        for (const w of more) {
+          if (freeAfter - milli >= held) break;
+          victims.push(w.jobId);
+          freeAfter += milliOf(w);
+        }
+        if (freeAfter - milli < held) {
+          failedPlans.add(key);
+          return undefined;
+        }
+      }
+      for (const id of victims) {
         const w = work.find((x) => x.jobId === id)!;
         w.inNotice = true;
         const a = activeById.get(id)!;
@@ -175,13 +204,14 @@ export class SchedulingCycle {
         }
       }
       // The capacity on its way back is this job's: later jobs in the cycle must not plan on it too.
-      for (const id of [...choice.victims, ...choice.waitingFor]) {
+      for (const id of [...victims, ...choice.waitingFor]) {
         const w = work.find((x) => x.jobId === id)!;
         w.preemptible = false;
         w.inNotice = false;
       }
-      const leaving = [...choice.victims, ...choice.waitingFor];
-      return `pending: waiting for ${leaving.length} spot job${leaving.length === 1 ? '' : 's'} on ${node!.name} to leave (notice given; they get ${Math.round(view.center.spot_grace_ms / 1000)} s)`;
+      if (model) claimed.set(model, (claimed.get(model) ?? 0) + shapeGpuMilli(request));
+      const leaving = [...victims, ...choice.waitingFor];
+      return `pending: waiting for ${leaving.length} spot job${leaving.length === 1 ? '' : 's'} to leave (notice given; they get ${Math.round(view.center.spot_grace_ms / 1000)} s)`;
     };
 
     // 1 and 2: reserved, then on-demand in fair-share order.
@@ -251,7 +281,8 @@ export class SchedulingCycle {
     const models = [...view.models.values()].filter((m) => m.totalMilli > 0).sort((a, b) => a.prices.spotFloorMicros - b.prices.spotFloorMicros);
     for (const market of models) {
       const model = market.prices.model;
-      const held = heldBack(reservations, model).fromSpot;
+      // Spot may not take back what waiting reserved and on-demand jobs were promised.
+      const held = heldBack(reservations, model).fromSpot + (claimed.get(model) ?? 0);
       const supply = Math.max(0, (free.get(model) ?? 0) + (spotHeld.get(model) ?? 0) - held);
       const runners = spotRunners.filter((r) => r.model === model);
       const candidates = spotQueued.filter((j) => !won.has(j.id) && modelsOf(j).includes(model));

@@ -52,6 +52,37 @@ describe.each(dialects)('tiers share capacity as sold on %s', (dialect) => {
     expect((await state(r3.id)).stateReason).toMatch(/reservation quota full/);
   });
 
+  it('on-demand work that needs spot capacity and must leave a reservation its quota frees enough at once, without a preemption loop', async () => {
+    const owner = await addTenant(h, 'owner');
+    const other = await addTenant(h, 'other');
+    // node-a (4 GPUs) is full of on-demand work before the two 8-GPU nodes arrive.
+    await h.control.jobs.submit(other.p, { command: ['fill'], gpus: 4 });
+    await h.control.scheduling.run();
+    const b = new ScriptedAgent(h, (await h.control.agents.register(h.agent, registration('node-b', simulatedDevices(8)))).nodeId);
+    const c = new ScriptedAgent(h, (await h.control.agents.register(h.agent, registration('node-c', simulatedDevices(8)))).nodeId);
+    const agents = [agent, b, c];
+    const beatAll = async () => {
+      for (const a of agents) await a.beat();
+    };
+    await h.control.market.buyReservation(owner.p, { model: 'H100', gpus: 1, hours: 24 });
+    const floor = (await h.control.market.listPrices()).models[0]!.prices.find((p) => p.tier === 'spot')!.floorPerGpuHour.amountMicros;
+    for (let i = 0; i < 2; i++) await h.control.jobs.submit(other.p, { command: ['s'], gpus: 8, tier: 'spot', maxPricePerHour: { amountMicros: floor * 8, currency: 'CNY' } });
+    await h.control.scheduling.run();
+    await beatAll();
+    const od = (await h.control.jobs.submit(other.p, { command: ['od'], gpus: 8 })).job;
+    for (let round = 0; round < 8; round++) {
+      await h.control.scheduling.run();
+      await beatAll();
+      h.clock.advance(5_000);
+      for (const a of agents) for (const stop of a.stops.splice(0)) if (a.running.has(stop.jobId)) await a.exit(stop.jobId, { cause: 'stopped' });
+    }
+    expect((await state(od.id)).state).toBe('running');
+    const notices = await h.ts.store.db.selectFrom('events').select('subject_id').where('type', '=', 'job.preempt-notice').execute();
+    // Both spot jobs had to go (one node for the job, one GPU left free for the reservation), once each.
+    expect(notices).toHaveLength(2);
+    expect(new Set(notices.map((n) => n.subject_id)).size).toBe(2);
+  });
+
   it('contended on-demand capacity goes first to the tenant with the smaller weighted dominant share', async () => {
     const heavy = await addTenant(h, 'heavy');
     const light = await addTenant(h, 'light');

@@ -26,6 +26,9 @@ export interface JobSubmission {
   requeueOnPreemption?: boolean;
 }
 
+/** The largest bid per hour accepted (¥1,000,000/h): far above any real price, far below overflow. */
+export const MAX_PRICE_PER_HOUR_MICROS = 1_000_000_000_000;
+
 function isPositiveInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0;
 }
@@ -73,8 +76,8 @@ export function normalizeJobSubmission(input: JobSubmission): JobSpec {
     bad('tier', `unknown tier "${input.tier}"; tiers are ${JOB_TIERS.join(', ')}`);
   const bid = input.maxPricePerHour;
   if (bid !== undefined) {
-    if (typeof bid !== 'object' || bid === null || !Number.isSafeInteger(bid.amountMicros) || bid.amountMicros <= 0)
-      bad('maxPricePerHour.amountMicros', 'must be a positive whole number of micro-units (¥1 = 1000000)');
+    if (typeof bid !== 'object' || bid === null || !Number.isSafeInteger(bid.amountMicros) || bid.amountMicros <= 0 || bid.amountMicros > MAX_PRICE_PER_HOUR_MICROS)
+      bad('maxPricePerHour.amountMicros', `must be a positive whole number of micro-units (¥1 = 1000000), at most ${MAX_PRICE_PER_HOUR_MICROS}`);
     else if (typeof bid.currency !== 'string' || !/^[A-Z]{3}$/.test(bid.currency)) bad('maxPricePerHour.currency', 'must be an ISO 4217 code such as CNY');
     if (tier !== 'spot') bad('maxPricePerHour', 'is a spot bid; set tier to spot or drop it (on-demand and reserved pay the quoted price)');
   }

@@ -303,7 +303,7 @@ export const CENTER_MARKET_DEFAULTS = {
   tax_rate_permille: 0,
   pricing_policy: 'fixed',
   pricing_params: '{}',
-  spot_floor_permille: 1000,
+  spot_floor_permille: 650,
   reserved_discount_permille: 300,
   spot_grace_ms: 30_000,
   fair_share_window_ms: 7 * 24 * 3_600_000,

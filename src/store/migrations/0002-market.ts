@@ -20,7 +20,7 @@ export function marketMigration(dialect: 'sqlite' | 'postgres'): Migration {
         ['tax_rate_permille', 'integer', (c) => c.notNull().defaultTo(0)],
         ['pricing_policy', 'text', (c) => c.notNull().defaultTo('fixed')],
         ['pricing_params', 'text', (c) => c.notNull().defaultTo('{}')],
-        ['spot_floor_permille', 'integer', (c) => c.notNull().defaultTo(1000)],
+        ['spot_floor_permille', 'integer', (c) => c.notNull().defaultTo(650)],
         ['reserved_discount_permille', 'integer', (c) => c.notNull().defaultTo(300)],
         ['spot_grace_ms', 'bigint', (c) => c.notNull().defaultTo(30_000)],
         ['fair_share_window_ms', 'bigint', (c) => c.notNull().defaultTo(7 * 24 * 3_600_000)],
