@@ -135,12 +135,12 @@ describe('unidle market and billing commands against a running server', () => {
   });
 
   it('reserve (idempotent), reservations, invoice (JSON, text, HTML)', async () => {
-    const argv = ['reserve', '--model', 'H100', '--gpus', '1', '--hours', '2', '--idempotency-key', 'rsv-cli-1', '--json'];
+    const argv = ['reserve', '--model', 'H100', '--gpus', '1', '--hours', '24', '--idempotency-key', 'rsv-cli-1', '--json'];
     const first = await runCli(argv, demo);
     expect(first.code).toBe(0);
     const r = first.json<Reservation>();
     expect(r).toMatchObject({ model: 'H100', gpuMilli: 1000, lendingLimitMilli: 1000, status: 'active' });
-    expect(r.endAt - r.startAt).toBe(2 * 3_600_000);
+    expect(r.endAt - r.startAt).toBe(24 * 3_600_000);
     expect((await runCli(argv, demo)).json<Reservation>().id).toBe(r.id);
     expect((await runCli(['reservations', '--json'], demo)).json<{ items: Reservation[] }>().items.map((x) => x.id)).toEqual([r.id]);
     expect((await runCli(['reservations'], operator)).stdout).toContain(r.id);

@@ -159,8 +159,11 @@ export interface QuoteView {
   hours: number;
   pricePerHour: Money;
   pricePerGpuHour: Money;
+  /** The tier's floor for this shape (on-demand: the cost floor; spot: × the spot factor; reserved: cost at 100% sold). */
   floorPerHour: Money;
+  /** Margin over that floor, and over the full cost floor, per mille of the price. */
   marginPermille: number;
+  marginOverCostPermille: number;
   estimatedStartAt: number | null;
   estimatedTotal: Money;
   /** On-demand and reserved leases keep this price; a spot lease follows the clearing price. */
@@ -747,7 +750,8 @@ export class MarketService {
       pricePerHour: money(main.pricePerHourMicros),
       pricePerGpuHour: money(main.pricePerGpuHourMicros),
       floorPerHour: money(scaleMicros(main.floorPerGpuHourMicros, milli, 1000)),
-      marginPermille: marginPermille(main.pricePerGpuHourMicros, view.models.get(main.model)!.prices.floor.perGpuHourMicros),
+      marginPermille: marginPermille(main.pricePerGpuHourMicros, main.floorPerGpuHourMicros),
+      marginOverCostPermille: marginPermille(main.pricePerGpuHourMicros, view.models.get(main.model)!.prices.floor.perGpuHourMicros),
       estimatedStartAt: main.estimatedStartAt,
       estimatedTotal: money(main.estimatedTotalMicros),
       priceFixed: tier !== 'spot',
