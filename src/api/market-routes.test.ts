@@ -625,4 +625,13 @@ describe.each(dialects)('market and billing HTTP API on %s', (dialect) => {
     const rows = await h.ts.store.db.selectFrom('reservations').select('total_micros').execute();
     return rows.reduce((x, r) => x + r.total_micros, 0);
   }
+
+  it('lists the accelerator catalog in use with its specs and power', async () => {
+    const res = await get('/v1/catalog', demoKey);
+    expect(res.statusCode).toBe(200);
+    const models = (res.json() as { models: Array<{ id: string; tdpMilliwatts: number; idleMilliwatts: number; fp64Gflops: number | null }> }).models;
+    expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(['H200', 'H100', 'A100-80GB', 'A100-40GB', 'A800', 'H800', 'L40S', 'RTX4090', '910B']));
+    expect(models.find((m) => m.id === 'H200')).toMatchObject({ tdpMilliwatts: 700_000, idleMilliwatts: 80_300 });
+    expect((await app.inject({ method: 'GET', url: '/v1/catalog' })).statusCode).toBe(401);
+  });
 });

@@ -249,3 +249,21 @@ export const MarketReport = Type.Object(
   },
   { $id: 'MarketReport' },
 );
+
+export const CatalogModel = Type.Object(
+  {
+    id: Type.String(),
+    vendor: Type.String(),
+    displayName: Type.String(),
+    formFactor: Type.String(),
+    memoryMib: Type.Integer(),
+    memoryGB: Type.Number(),
+    memoryBandwidthGBps: Type.Number(),
+    fp16DenseGflops: Type.Number(),
+    fp64Gflops: Nullable(Type.Number()),
+    fp64TensorGflops: Nullable(Type.Number()),
+    tdpMilliwatts: Type.Integer(),
+    idleMilliwatts: Type.Integer(),
+  },
+  { $id: 'CatalogModel' },
+);

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { conflict, invalid, invalidMany, notFound, UnidleError, type FieldProblem } from '../domain/errors.js';
-import { findGpuModel, GPU_CATALOG, knownModelIds } from '../domain/gpu-catalog.js';
+import { activeCatalog, findGpuModel, knownModelIds } from '../domain/gpu-catalog.js';
 import { newId } from '../domain/ids.js';
 import { MAX_PRICE_PER_HOUR_MICROS } from '../domain/job-spec.js';
 import type { Clock } from '../domain/clock.js';
@@ -244,7 +244,7 @@ export class MarketService {
     const settings = centerSettings(center);
     const rows = await db.selectFrom('price_book').selectAll().where('center_id', '=', center.id).execute();
     const set = new Map(rows.map((r) => [r.model, r]));
-    const wanted = new Set<string>([...(models ?? GPU_CATALOG.map((m) => m.id)), ...set.keys()]);
+    const wanted = new Set<string>([...(models ?? activeCatalog().map((m) => m.id)), ...set.keys()]);
     const out = new Map<string, ModelPrices>();
     for (const id of wanted) {
       const model = findGpuModel(id);

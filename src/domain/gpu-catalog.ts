@@ -189,15 +189,31 @@ export const GPU_CATALOG: readonly GpuModel[] = [
   },
 ];
 
-const BY_ID = new Map(GPU_CATALOG.map((m) => [m.id.toLowerCase(), m]));
+/**
+ * The catalog this process uses: the built-in one, or the built-in one extended by the operator's
+ * catalog file at startup (`installCatalog`). One per process, set before serving, because every
+ * layer (validation, agents' discovery, prices) must agree on what a model id means.
+ */
+let active: readonly GpuModel[] = GPU_CATALOG;
+let byId = new Map(active.map((m) => [m.id.toLowerCase(), m]));
 
-/** Case-insensitive lookup by model id (`h100`, `A100-80GB`) in the built-in catalog. */
+export function installCatalog(catalog: readonly GpuModel[]): void {
+  active = catalog;
+  byId = new Map(active.map((m) => [m.id.toLowerCase(), m]));
+}
+
+/** The catalog in use (built-in plus the operator's models). */
+export function activeCatalog(): readonly GpuModel[] {
+  return active;
+}
+
+/** Case-insensitive lookup by model id (`h100`, `A100-80GB`) in the catalog in use. */
 export function findGpuModel(id: string): GpuModel | undefined {
-  return BY_ID.get(id.trim().toLowerCase());
+  return byId.get(id.trim().toLowerCase());
 }
 
 export function knownModelIds(): string[] {
-  return GPU_CATALOG.map((m) => m.id);
+  return active.map((m) => m.id);
 }
 
 /**
@@ -205,7 +221,7 @@ export function knownModelIds(): string[] {
  * patterns first (A100 80GB before A100). Unknown names pass through, trimmed of the vendor prefix.
  */
 export function modelIdFromSmiName(name: string): string {
-  return modelIdFromSmiNameIn(GPU_CATALOG, name);
+  return modelIdFromSmiNameIn(active, name);
 }
 
 /** `findGpuModel` over any catalog, e.g. one returned by `extendCatalog`. */

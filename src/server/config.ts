@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { extendCatalog, type GpuModel } from '../domain/gpu-catalog.js';
+import { isUnidleError } from '../domain/errors.js';
 import { DEFAULT_POLICY, policyNames } from '../scheduler/policy-registry.js';
 
 /** Everything `unidle serve`/`up` can be told, with where each value may come from. */
@@ -19,6 +22,34 @@ export interface ServerConfig {
   monitorIntervalMs: number;
   maxLogBytesPerStream: number;
   logLevel: string;
+  /** The built-in accelerator catalog extended by the operator's file (UNIDLE_CATALOG), if any. */
+  catalog: readonly GpuModel[] | undefined;
+}
+
+/**
+ * Reads an operator's catalog file: a JSON array of models (docs/catalog.md) that add to or override
+ * the built-in catalog. Every problem is reported at once, with the file and the field.
+ */
+export function loadCatalogFile(path: string): readonly GpuModel[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`UNIDLE_CATALOG: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let models: unknown;
+  try {
+    models = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`UNIDLE_CATALOG: ${path} is not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(models)) throw new ConfigError(`UNIDLE_CATALOG: ${path} must hold a JSON array of models, e.g. [{"id": "B200", …}]`);
+  try {
+    return extendCatalog(models);
+  } catch (err) {
+    if (isUnidleError(err)) throw new ConfigError(`UNIDLE_CATALOG: ${path}: ${err.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+    throw err;
+  }
 }
 
 export class ConfigError extends Error {}
@@ -62,5 +93,6 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
     monitorIntervalMs: intFrom('UNIDLE_MONITOR_MS', env.UNIDLE_MONITOR_MS, 1000, 10),
     maxLogBytesPerStream: intFrom('UNIDLE_MAX_LOG_BYTES', env.UNIDLE_MAX_LOG_BYTES, 64 * 1024 * 1024, 1024),
     logLevel: flags.logLevel ?? env.UNIDLE_LOG_LEVEL ?? 'info',
+    catalog: env.UNIDLE_CATALOG ? loadCatalogFile(env.UNIDLE_CATALOG) : undefined,
   };
 }

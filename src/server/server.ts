@@ -4,6 +4,7 @@ import pino from 'pino';
 import { buildApp, type App } from '../api/app.js';
 import { ControlPlane, type ControlPlaneOptions } from '../control/control-plane.js';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { installCatalog } from '../domain/gpu-catalog.js';
 import { createPolicy } from '../scheduler/policy-registry.js';
 import { migrate, openStore, type StoreHandle } from '../store/database.js';
 import type { ServerConfig } from './config.js';
@@ -41,6 +42,7 @@ export function controlOptions(config: ServerConfig): ControlPlaneOptions {
 /** The composition root of the control plane: store + core + API, wired and listening. */
 export async function startServer(config: ServerConfig, options: { clock?: Clock; logger?: pino.Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
+  if (config.catalog) installCatalog(config.catalog);
   const store = openStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'unidle.db'), pgSchema: config.pgSchema });
   try {
     await migrate(store, config.pgSchema);

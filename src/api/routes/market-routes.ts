@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { ControlPlane } from '../../control/control-plane.js';
+import { activeCatalog } from '../../domain/gpu-catalog.js';
 import { principalOf, type App } from '../app.js';
 import { invoiceHtml } from '../invoice-html.js';
 import * as MS from '../market-schemas.js';
@@ -9,6 +10,15 @@ const problems = { 400: S.Problem, 401: S.Problem, 402: S.Problem, 403: S.Proble
 const TenantParams = Type.Object({ id: Type.String() });
 
 export function registerMarketRoutes(app: App, control: ControlPlane): void {
+  app.get(
+    '/v1/catalog',
+    { schema: { tags: ['market'], summary: 'The accelerator catalog in use: built-in models plus the operator\'s (UNIDLE_CATALOG)', response: { 200: Type.Object({ models: Type.Array(MS.CatalogModel) }), ...problems } } },
+    async (request) => {
+      principalOf(request);
+      return { models: activeCatalog().map(({ smiNames: _names, ...m }) => m) };
+    },
+  );
+
   app.get(
     '/v1/prices',
     { schema: { tags: ['market'], summary: 'Prices per model and tier, with the cost floor and margin beside each', response: { 200: MS.PriceList, ...problems } } },

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { consoleLogger, startAgent } from '../../agent/agent.js';
 import { parseSimulateSpec } from '../../agent/gpu-discovery.js';
+import { installCatalog } from '../../domain/gpu-catalog.js';
+import { ConfigError, loadCatalogFile } from '../../server/config.js';
 import { examples, type CliContext } from '../context.js';
 import { UsageError, writeLine } from '../io.js';
 import { waitForShutdown } from '../shutdown.js';
@@ -41,6 +43,15 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
       const token = flags.token || io.env.UNIDLE_AGENT_TOKEN;
       if (!token) throw new UsageError('give the agent token: --token T or UNIDLE_AGENT_TOKEN (an operator gets one from `unidle up` or `unidle keys create --member <agent member>`)');
       const nodeName = flags.nodeName || hostname();
+      // The operator's own models (UNIDLE_CATALOG), so this host names its devices as the server does.
+      if (io.env.UNIDLE_CATALOG) {
+        try {
+          installCatalog(loadCatalogFile(io.env.UNIDLE_CATALOG));
+        } catch (err) {
+          if (err instanceof ConfigError) throw new UsageError(err.message);
+          throw err;
+        }
+      }
       checkSimulateSpec(flags.simulate, nodeName);
       const { server } = await ctx.connection(cmd);
       const stateDir = resolve(flags.stateDir ?? join(io.env.UNIDLE_DATA_DIR || '.unidle', 'agent', nodeName));
