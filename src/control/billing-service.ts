@@ -520,7 +520,8 @@ export class BillingService {
       const rows = usage.filter((u) => u.gpu_model === model);
       // Reserved capacity is sold by the hour of its term, used or not; reserved jobs run inside it.
       const reservedMs = reservations.filter((r) => r.model === model).reduce((x, r) => x + (r.gpu_milli / 1000) * (Math.min(to, r.end_at) - Math.max(from, r.start_at)), 0);
-      const soldMs = rows.filter((r) => r.tier !== 'reserved').reduce((x, r) => x + Number(r.milli_ms) / 1000, 0) + reservedMs;
+      // Spot work on lent reserved quota is paid twice (by the owner and the borrower) but is one GPU-hour.
+      const soldMs = Math.min(capacityMs.get(model) ?? 0, rows.filter((r) => r.tier !== 'reserved').reduce((x, r) => x + Number(r.milli_ms) / 1000, 0) + reservedMs);
       const reservedRevenue = -Number(recognized.find((r) => r.model === model)?.amount ?? 0);
       let revenue = reservedRevenue;
       for (const r of rows) {

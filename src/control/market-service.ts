@@ -6,7 +6,7 @@ import { MAX_PRICE_PER_HOUR_MICROS } from '../domain/job-spec.js';
 import type { Clock } from '../domain/clock.js';
 import { utcOffsetMinutes } from '../domain/timezone.js';
 import { marginPermille } from '../market/cost-floor.js';
-import { chargeMicros, scaleMicros, type Money } from '../market/money.js';
+import { chargeMicros, formatMoney, scaleMicros, type Money } from '../market/money.js';
 import { defaultCostSettings, modelPrices, tierFloorMicros, type CenterMarketSettings, type ModelCostSettings, type ModelPrices } from '../market/price-book.js';
 import { createPricingPolicy, PRICING_POLICY_NAMES, type PricingPolicy, type Tier } from '../market/pricing-policy.js';
 import { heldBack, type HeldBack, type ReservationUse } from '../market/tier-capacity.js';
@@ -682,7 +682,7 @@ export class MarketService {
       if (b.currency !== currency) throw invalid('maxPricePerHour.currency', `currency mismatch: this center sells in ${currency}, not ${b.currency}`);
       bid = Math.floor((b.amountMicros * 1000) / milli);
       const lowest = Math.min(...wanted.map((m) => view.models.get(m)!.prices.spotFloorMicros));
-      if (bid < lowest) throw invalid('maxPricePerHour.amountMicros', `the bid is below the spot floor of ${currency} ${(scaleMicros(lowest, milli, 1000) / 1e6).toFixed(4)} per hour for this shape; bid at least that`);
+      if (bid < lowest) throw invalid('maxPricePerHour.amountMicros', `the bid is below the spot floor of ${formatMoney({ amountMicros: scaleMicros(lowest, milli, 1000), currency })} per hour for this shape; bid at least that`);
     }
 
     const request = { gpuMilli: hasShare ? input.gpuMilli! : null, gpus: hasWhole ? input.gpus! : null, models: [] as string[], minGpuMemoryMib: null, cpuMilli: input.cpuMilli ?? 1000, memoryMib: input.memoryMib ?? 2048 };
@@ -697,8 +697,16 @@ export class MarketService {
       const req = { ...request, models: [model] };
       const held = t === 'spot' ? m.held.fromSpot : t === 'on-demand' ? m.held.fromOnDemand : 0;
       if (t === 'reserved') {
+        // As the sale checks it: capacity less other reservations less on-demand work that may still run (never preempted).
         const reservedNow = view.reservations.filter((r) => r.model === model).reduce((x, r) => x + r.quotaMilli, 0);
-        return reservedNow + milli <= m.totalMilli ? { at: now } : { at: null, note: `all ${model} capacity is reserved now` };
+        const onDemand = ends.filter((e) => e.model === model && e.tier === 'on-demand');
+        let busy = onDemand.reduce((x, e) => x + e.milli, 0);
+        if (reservedNow + busy + milli <= m.totalMilli) return { at: now };
+        for (const e of onDemand) {
+          busy -= e.milli;
+          if (reservedNow + busy + milli <= m.totalMilli) return { at: Math.max(now, e.endAt), note: 'a reservation can start when running on-demand work reaches its max duration' };
+        }
+        return { at: null, note: `all ${model} capacity is reserved` };
       }
       if (t === 'spot') {
         const price = m.spotMicros;
@@ -787,15 +795,15 @@ export class MarketService {
   }
 
   /** When running work reaches its max duration, soonest first (an upper bound on when capacity frees). */
-  private async runningEnds(now: number): Promise<Array<{ model: string; milli: number; endAt: number }>> {
+  private async runningEnds(now: number): Promise<Array<{ model: string; tier: string; milli: number; endAt: number }>> {
     const rows = await this.db
       .selectFrom('jobs as j')
       .innerJoin('allocations as a', 'a.job_id', 'j.id')
-      .select(['j.started_at', 'j.scheduled_at', 'j.max_duration_ms', 'a.model', 'a.gpu_milli'])
+      .select(['j.started_at', 'j.scheduled_at', 'j.max_duration_ms', 'j.tier', 'a.model', 'a.gpu_milli'])
       .where('j.state', 'in', ['scheduled', 'running'])
       .where('a.released_at', 'is', null)
       .execute();
-    return rows.map((r) => ({ model: r.model, milli: r.gpu_milli, endAt: (r.started_at ?? r.scheduled_at ?? now) + r.max_duration_ms })).sort((a, b) => a.endAt - b.endAt);
+    return rows.map((r) => ({ model: r.model, tier: r.tier, milli: r.gpu_milli, endAt: (r.started_at ?? r.scheduled_at ?? now) + r.max_duration_ms })).sort((a, b) => a.endAt - b.endAt);
   }
 
   async listReservations(p: Principal, tenantId?: string): Promise<ReservationView[]> {
