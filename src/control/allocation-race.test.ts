@@ -35,7 +35,7 @@ describe.each(dialects)('racing for the last GPU on %s', (dialect) => {
       const store = dialect === 'postgres' ? h.ts.reopen(5) : h.ts.store;
       if (store !== h.ts.store) extraStores.push(store);
       const inventory = new InventoryService(store.db, h.clock);
-      return new SchedulingCycle(store.db, h.clock, inventory, bestFitPolicy(), new MarketService(store.db, h.clock, inventory, store.dialect));
+      return new SchedulingCycle(store.db, h.clock, bestFitPolicy(), new MarketService(store.db, h.clock, inventory, store.dialect));
     });
 
     const submissions = Array.from({ length: 50 }, (_, i) =>

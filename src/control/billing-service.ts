@@ -1,16 +1,15 @@
 import { invalid, invalidMany, notFound, UnidleError, type FieldProblem } from '../domain/errors.js';
 import type { Clock } from '../domain/clock.js';
-import { HOURS_PER_MONTH } from '../market/cost-floor.js';
-import { energyMicrosPerHour } from '../market/cost-floor.js';
+import { energyMicrosPerHour, HOURS_PER_MONTH } from '../market/cost-floor.js';
 import { refundTransaction, topUpTransaction } from '../market/ledger.js';
-import { scaleMicros, type Money } from '../market/money.js';
+import { formatMoney, scaleMicros, type Money } from '../market/money.js';
 import { findGpuModel } from '../domain/gpu-catalog.js';
 import type { DB, Db } from '../store/database.js';
 import type { TenantsTable } from '../store/schema.js';
 import { appendEvent } from './events.js';
 import { requestPreemption } from './job-lifecycle.js';
 import { ledgerTransactionId, postLedger, trialBalanceOf } from './ledger-store.js';
-import { availableBalance, monthStart, spentThisMonth, type MarketService } from './market-service.js';
+import { availableBalance, spentThisMonth, type MarketService } from './market-service.js';
 import { requireOperator, requireTenantAccess, type Principal } from './principal.js';
 
 export interface TenantBilling {
@@ -569,8 +568,6 @@ export class BillingService {
   }
 }
 
-function fmt(micros: number, currency: string): string {
-  return `${currency} ${(micros / 1_000_000).toFixed(2)}`;
+function fmt(amountMicros: number, currency: string): string {
+  return formatMoney({ amountMicros, currency });
 }
-
-export { monthStart, UnidleError };

@@ -82,7 +82,7 @@ export class ControlPlane {
     this.agents = new AgentService(db, clock, this.inventory, options.agent, this.market);
     this.usage = new UsageService(db);
     this.events = new EventService(db);
-    this.scheduling = new SchedulingCycle(db, clock, this.inventory, options.policy, this.market);
+    this.scheduling = new SchedulingCycle(db, clock, options.policy, this.market);
     this.metering = new Metering(db, clock, this.billing);
     this.monitor = new NodeMonitor(db, clock, options.monitor);
     this.jobs.onQueueChanged = () => this.kick();

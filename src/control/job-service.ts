@@ -10,7 +10,7 @@ import type { DB } from '../store/database.js';
 import type { AllocationsTable, JobsTable } from '../store/schema.js';
 import type { InventoryService } from './inventory-service.js';
 import { transition } from './job-lifecycle.js';
-import { chargeMicros, DEFAULT_CURRENCY, formatMoney, scaleMicros, type Money } from '../market/money.js';
+import { chargeMicros, formatMoney, scaleMicros, type Money } from '../market/money.js';
 import { reservationFor } from '../market/tier-capacity.js';
 import { shapeGpuMilli } from '../domain/job.js';
 import { assertCanSpend, priceNow, type MarketService } from './market-service.js';
@@ -108,7 +108,7 @@ export function jobMilli(row: Pick<JobsTable, 'gpu_milli' | 'gpus'>): number {
   return row.gpu_milli ?? (row.gpus ?? 0) * 1000;
 }
 
-export function toJobView(row: JobsTable & { node_name?: string | null }, currency = DEFAULT_CURRENCY): JobView {
+export function toJobView(row: JobsTable & { node_name?: string | null }, currency: string): JobView {
   const milli = jobMilli(row);
   const perHour = (perGpuHour: number | null): Money | null => (perGpuHour === null ? null : { amountMicros: scaleMicros(perGpuHour, milli, 1000), currency });
   return {
@@ -276,7 +276,7 @@ export class JobService {
    * what the job could cost (its price for its max duration) within the tenant's budget.
    */
   private async priceCheck(tenantId: string, spec: ReturnType<typeof normalizeJobSubmission>): Promise<{ bidPerGpuHour: number | null; currency: string }> {
-    const view = await this.market.view();
+    const view = await this.market.view(this.db, await this.capacity());
     const currency = view.settings.currency;
     const milli = shapeGpuMilli(spec.shape);
     const candidates = [...view.models.values()].filter((m) => m.totalMilli > 0 && (spec.shape.models.length === 0 || spec.shape.models.includes(m.prices.model)));
@@ -339,12 +339,17 @@ export class JobService {
     return this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
   }
 
-  private replay(prior: JobsTable, requestHash: string): { job: JobView; created: boolean } {
+  /** Prices are shown in the center's currency. */
+  private async currency(): Promise<string> {
+    return (await this.market.center()).currency;
+  }
+
+  private async replay(prior: JobsTable, requestHash: string): Promise<{ job: JobView; created: boolean }> {
     if (prior.request_hash !== requestHash)
       throw new UnidleError('idempotency_conflict', `Idempotency-Key was already used for a different request (job ${prior.id}); use a new key for a new job`, [
         { field: 'Idempotency-Key', message: 'reused with a different body' },
       ]);
-    return { job: toJobView(prior), created: false };
+    return { job: toJobView(prior, await this.currency()), created: false };
   }
 
   private async visibleRow(p: Principal, id: string): Promise<JobsTable & { node_name: string | null }> {
@@ -429,7 +434,8 @@ export class JobService {
     if (filter.cursor) q = q.where('jobs.id', '<', decodeCursor(filter.cursor));
     const rows = await q.execute();
     const page = rows.slice(0, limit);
-    return { items: page.map((r) => toJobView(r)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    const currency = await this.currency();
+    return { items: page.map((r) => toJobView(r, currency)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
   }
 
   /**
@@ -452,7 +458,7 @@ export class JobService {
       }
     });
     this.onQueueChanged();
-    return toJobView(await this.visibleRow(p, id));
+    return toJobView(await this.visibleRow(p, id), await this.currency());
   }
 
   async logs(p: Principal, id: string, options: { after?: number; limit?: number; stream?: string }): Promise<{ entries: LogEntry[]; next: number; state: JobState }> {

@@ -36,7 +36,7 @@ describe.each(dialects)('racing for the last GPU with money on %s', (dialect) =>
       if (store !== h.ts.store) extra.push(store);
       const inventory = new InventoryService(store.db, h.clock);
       const market = new MarketService(store.db, h.clock, inventory, store.dialect);
-      return { market, cycle: new SchedulingCycle(store.db, h.clock, inventory, bestFitPolicy(), market) };
+      return { market, cycle: new SchedulingCycle(store.db, h.clock, bestFitPolicy(), market) };
     });
 
   it('sells the last GPU once, as a job and as a reservation, and charges only what ran', async () => {

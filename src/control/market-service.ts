@@ -284,10 +284,11 @@ export class MarketService {
   }
 
   /** Everything a price or a tier decision needs, read once (a scheduling cycle, a quote). */
-  async view(db: Db = this.db): Promise<MarketView> {
+  async view(db: Db = this.db, inventory?: ClusterSnapshot): Promise<MarketView> {
     const at = this.clock.now();
     const center = await this.center(db);
-    const snapshot = await this.inventory.snapshot(db);
+    // A caller with a recent inventory (submissions cache one) saves reading every node and device.
+    const snapshot = inventory ?? (await this.inventory.snapshot(db));
     const capacity = new Map<string, { total: number; free: number }>();
     for (const n of snapshot.nodes) {
       if (!n.schedulable) continue;
@@ -686,7 +687,7 @@ export class MarketService {
     }
 
     const request = { gpuMilli: hasShare ? input.gpuMilli! : null, gpus: hasWhole ? input.gpus! : null, models: [] as string[], minGpuMemoryMib: null, cpuMilli: input.cpuMilli ?? 1000, memoryMib: input.memoryMib ?? 2048 };
-    const snapshot = await this.inventory.snapshot();
+    const snapshot = view.snapshot;
     const fitsNow = new PlacementEngine(bestFitPolicy(), snapshot.nodes);
     const spotFree = new PlacementEngine(bestFitPolicy(), await this.withoutSpot(snapshot.nodes));
     const ends = await this.runningEnds(now);
@@ -885,8 +886,6 @@ export async function assertCanSpend(
   }
 }
 
-function fmt(micros: number, currency: string): string {
-  return `${currency} ${(micros / 1_000_000).toFixed(2)}`;
+function fmt(amountMicros: number, currency: string): string {
+  return formatMoney({ amountMicros, currency });
 }
-
-export { scaleMicros };

@@ -13,7 +13,6 @@ import { chooseVictims, withoutPreemptible, type RunningWork } from '../schedule
 import type { ClusterSnapshot, Placement, PlacementRequest } from '../scheduler/snapshot.js';
 import type { DB, Tx } from '../store/database.js';
 import type { JobsTable } from '../store/schema.js';
-import type { InventoryService } from './inventory-service.js';
 import { StaleJobError, requestPreemption, transition } from './job-lifecycle.js';
 import { closeOpenLeases, openLease } from './lease-store.js';
 import { priceNow, type MarketService, type MarketView } from './market-service.js';
@@ -73,7 +72,6 @@ export class SchedulingCycle {
   constructor(
     private readonly db: DB,
     private readonly clock: Clock,
-    private readonly inventory: InventoryService,
     private readonly policy: PlacementPolicy,
     private readonly market: MarketService,
     private readonly batchSize = 500,

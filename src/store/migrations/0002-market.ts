@@ -52,6 +52,10 @@ export function marketMigration(dialect: 'sqlite' | 'postgres'): Migration {
         ['currency', 'text', (c) => c.notNull().defaultTo('CNY')],
       ]);
 
+      // Live allocations are found by `released_at is null` (the market's view of spot capacity); the
+      // table keeps every allocation ever made, so it needs the index.
+      await db.schema.createIndex('allocations_released').on('allocations').column('released_at').execute();
+
       await db.schema
         .createTable('price_book')
         .addColumn('center_id', 'text', (c) => c.notNull().references('centers.id'))
