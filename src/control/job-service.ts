@@ -165,6 +165,7 @@ export class JobService {
   /** Called after a submit or cancel commits so the scheduler looks at the queue now, not at its next tick. */
   onQueueChanged: () => void = () => {};
   private capacityCache: { at: number; snapshot: ClusterSnapshot } | undefined;
+  private currencyCache: { at: number; currency: string } | undefined;
 
   constructor(
     private readonly db: DB,
@@ -276,6 +277,9 @@ export class JobService {
    * what the job could cost (its price for its max duration) within the tenant's budget.
    */
   private async priceCheck(tenantId: string, spec: ReturnType<typeof normalizeJobSubmission>): Promise<{ bidPerGpuHour: number | null; currency: string }> {
+    const tenant = await this.db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
+    // The common case (on-demand, post-paid, no budget) has no money rule to check: skip the market read.
+    if (spec.tier === 'on-demand' && tenant.payment_mode !== 'prepaid' && tenant.budget_limit_micros === null) return { bidPerGpuHour: null, currency: await this.currency() };
     const view = await this.market.view(this.db, await this.capacity());
     const currency = view.settings.currency;
     const milli = shapeGpuMilli(spec.shape);
@@ -310,7 +314,6 @@ export class JobService {
         throw new UnidleError('validation_failed', `tier: ${reason}`, [{ field: 'tier', message: reason }]);
       }
     }
-    const tenant = await this.db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
     if (spec.tier !== 'reserved') {
       const worstPerGpuHour = bid ?? Math.max(...candidates.map((m) => priceNow(view, m.prices.model, spec.tier)));
       await assertCanSpend(this.db, tenant, currency, chargeMicros(worstPerGpuHour, milli, spec.maxDurationMs), this.clock.now(), 'this job');
@@ -339,9 +342,13 @@ export class JobService {
     return this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
   }
 
-  /** Prices are shown in the center's currency. */
+  /** Prices are shown in the center's currency (read at most every few seconds: it changes only before money moves). */
   private async currency(): Promise<string> {
-    return (await this.market.center()).currency;
+    const now = this.clock.now();
+    if (!this.currencyCache || now - this.currencyCache.at > CAPACITY_CACHE_MS || now < this.currencyCache.at) {
+      this.currencyCache = { at: now, currency: (await this.market.center()).currency };
+    }
+    return this.currencyCache.currency;
   }
 
   private async replay(prior: JobsTable, requestHash: string): Promise<{ job: JobView; created: boolean }> {
