@@ -83,7 +83,7 @@ export class ControlPlane {
     this.usage = new UsageService(db);
     this.events = new EventService(db);
     this.scheduling = new SchedulingCycle(db, clock, options.policy, this.market);
-    this.metering = new Metering(db, clock, this.billing);
+    this.metering = new Metering(db, clock, this.billing, store.dialect);
     this.monitor = new NodeMonitor(db, clock, options.monitor);
     this.jobs.onQueueChanged = () => this.kick();
     this.agents.onCapacityFreed = () => this.kick();

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { newId } from '../domain/ids.js';
 import { chargeSpans, type ChargedSpan, type LeaseCursor } from '../market/lease-spans.js';
 import { chargeTransaction } from '../market/ledger.js';
-import type { Db } from '../store/database.js';
-import type { JobsTable, LeasesTable } from '../store/schema.js';
+import type { Db, Dialect } from '../store/database.js';
+import type { JobsTable, LeasesTable, UsageTable } from '../store/schema.js';
 import { ledgerTransactionId, postLedger } from './ledger-store.js';
 
 /**
@@ -106,28 +106,29 @@ export async function meterJobs(
   now: number,
   /** Spans of still-open leases shorter than this wait for a later pass (no slivers); closed leases are always finished. */
   minSpanMs = 0,
+  /** On PostgreSQL whole columns go as arrays (`unnest`), far cheaper than thousands of bound parameters. */
+  dialect?: Dialect,
 ): Promise<MeterResult> {
   const due = targets.filter((t) => t.job.metered_until !== null && t.until > t.job.metered_until);
   const result: MeterResult = { jobs: due.length, spans: 0, chargedMicros: 0, rowsWritten: 0 };
   if (due.length === 0) return result;
 
   const leasesByJob = new Map<string, LeasesTable[]>();
-  for (let i = 0; i < due.length; i += CHUNK) {
-    const ids = due.slice(i, i + CHUNK).map((t) => t.job.id);
-    const rows = await db
-      .selectFrom('leases')
-      .selectAll()
-      .where('job_id', 'in', ids)
-      .where((eb) => eb.or([eb('end_at', 'is', null), eb('charged_until', '<', eb.ref('end_at'))]))
-      .execute();
-    for (const r of rows) {
-      const list = leasesByJob.get(r.job_id) ?? [];
-      list.push(r);
-      leasesByJob.set(r.job_id, list);
-    }
+  const wanted = new Set(due.map((t) => t.job.id));
+  const unfinished = db.selectFrom('leases').selectAll().where((eb) => eb.or([eb('end_at', 'is', null), eb('charged_until', '<', eb.ref('end_at'))]));
+  // Many jobs: one read of every running job's unfinished leases; a few: by id.
+  const rows =
+    due.length > CHUNK
+      ? await unfinished.where('job_id', 'in', (eb) => eb.selectFrom('jobs').select('id').where('state', '=', 'running')).execute()
+      : await unfinished.where('job_id', 'in', [...wanted]).execute();
+  for (const r of rows) {
+    if (!wanted.has(r.job_id)) continue;
+    const list = leasesByJob.get(r.job_id) ?? [];
+    list.push(r);
+    leasesByJob.set(r.job_id, list);
   }
 
-  const usageRows: Array<Record<string, unknown>> = [];
+  const usageRows: UsageRow[] = [];
   const leaseMoves: Array<{ id: string; expected: number; until: number; add: number }> = [];
   // tenant → currency → tier → amount
   const owed = new Map<string, Map<string, Map<string, number>>>();
@@ -175,9 +176,14 @@ export async function meterJobs(
     }
   }
 
-  await bulkMove(db, 'leases', 'charged_until', leaseMoves);
-  // 20 columns per row: 1,500 rows stay under both databases' limits on bound parameters.
-  for (let i = 0; i < usageRows.length; i += USAGE_CHUNK) await db.insertInto('usage').values(usageRows.slice(i, i + USAGE_CHUNK) as never).execute();
+  if (dialect === 'postgres') {
+    await moveLeaseCursorsPg(db, leaseMoves);
+    await insertUsagePg(db, usageRows);
+  } else {
+    await bulkMove(db, 'leases', 'charged_until', leaseMoves);
+    // 20 columns per row: 1,500 rows stay under both databases' limits on bound parameters.
+    for (let i = 0; i < usageRows.length; i += USAGE_CHUNK) await db.insertInto('usage').values(usageRows.slice(i, i + USAGE_CHUNK) as never).execute();
+  }
 
   const entries = [];
   for (const [tenantId, byCurrency] of owed) {
@@ -212,4 +218,47 @@ async function bulkMove(db: Db, table: 'leases', column: 'charged_until', moves:
       from v where ${sql.ref(table)}.id in (select id from v) and ${sql.ref(table)}.id = v.id and ${sql.ref(table)}.${sql.ref(column)} = v.expected`.execute(db);
     if (Number(r.numAffectedRows ?? 0) !== chunk.length) throw new MeterConflictError(`${table}.${column}: ${Number(r.numAffectedRows ?? 0)} of ${chunk.length} cursors moved`);
   }
+}
+
+type UsageRow = Omit<UsageTable, never>;
+
+const USAGE_COLUMNS: Array<[keyof UsageRow, 'text' | 'bigint']> = [
+  ['id', 'text'],
+  ['job_id', 'text'],
+  ['tenant_id', 'text'],
+  ['center_id', 'text'],
+  ['node_id', 'text'],
+  ['gpu_model', 'text'],
+  ['tier', 'text'],
+  ['start_at', 'bigint'],
+  ['end_at', 'bigint'],
+  ['gpu_milli', 'bigint'],
+  ['cpu_milli', 'bigint'],
+  ['memory_mib', 'bigint'],
+  ['gpu_milli_ms', 'bigint'],
+  ['cpu_milli_ms', 'bigint'],
+  ['memory_mib_ms', 'bigint'],
+  ['created_at', 'bigint'],
+  ['lease_id', 'text'],
+  ['price_micros', 'bigint'],
+  ['charge_micros', 'bigint'],
+  ['currency', 'text'],
+];
+
+/** PostgreSQL: all usage rows in one statement, one array per column. */
+async function insertUsagePg(db: Db, rows: readonly UsageRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = sql.join(USAGE_COLUMNS.map(([c]) => sql.ref(c)));
+  const arrays = sql.join(USAGE_COLUMNS.map(([c, type]) => sql`${rows.map((r) => r[c])}::${sql.raw(type)}[]`));
+  await sql`insert into usage (${columns}) select * from unnest(${arrays})`.execute(db);
+}
+
+/** PostgreSQL: every lease cursor in one conditional UPDATE over unnested arrays. */
+async function moveLeaseCursorsPg(db: Db, moves: ReadonlyArray<{ id: string; expected: number; until: number; add: number }>): Promise<void> {
+  if (moves.length === 0) return;
+  const r = await sql`update leases as l set charged_until = v.until_at, charged_micros = l.charged_micros + v.add_micros
+    from unnest(${moves.map((m) => m.id)}::text[], ${moves.map((m) => m.expected)}::bigint[], ${moves.map((m) => m.until)}::bigint[], ${moves.map((m) => m.add)}::bigint[])
+      as v(id, expected, until_at, add_micros)
+    where l.id = v.id and l.charged_until = v.expected`.execute(db);
+  if (Number(r.numAffectedRows ?? 0) !== moves.length) throw new MeterConflictError(`leases.charged_until: ${Number(r.numAffectedRows ?? 0)} of ${moves.length} cursors moved`);
 }

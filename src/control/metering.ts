@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.js';
-import type { DB } from '../store/database.js';
+import type { DB, Dialect } from '../store/database.js';
 import type { BillingService } from './billing-service.js';
 import { meterJobs, MeterConflictError, type MeterResult } from './lease-store.js';
 
@@ -21,6 +21,7 @@ export class Metering {
     private readonly db: DB,
     private readonly clock: Clock,
     private readonly billing: BillingService,
+    private readonly dialect: Dialect,
     /** Spans shorter than this wait for the next pass, to keep the usage table from filling with slivers. */
     private readonly minSpanMs = 1000,
   ) {}
@@ -38,7 +39,7 @@ export class Metering {
     let result: MeterResult & { recognizedMicros: number };
     try {
       result = await this.db.transaction().execute(async (tx) => {
-        const r = await meterJobs(tx, due.map((job) => ({ job, until: job.confirmed_until! })), now, this.minSpanMs);
+        const r = await meterJobs(tx, due.map((job) => ({ job, until: job.confirmed_until! })), now, this.minSpanMs, this.dialect);
         const recognizedMicros = await this.billing.recognizeReservations(tx, now);
         return { ...r, recognizedMicros };
       });
