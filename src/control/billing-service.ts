@@ -331,35 +331,27 @@ export class BillingService {
     await this.requireTenant(tenantId);
     const now = this.clock.now();
     await this.db.transaction().execute(async (tx) => {
-      let charged: number;
-      let refunded: number;
       if (input.jobId) {
         const job = await tx.selectFrom('jobs').select(['id', 'tenant_id']).where('id', '=', input.jobId).executeTakeFirst();
         if (!job || job.tenant_id !== tenantId) throw notFound('job', input.jobId);
-        const c = await tx.selectFrom('leases').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('charged_micros'), eb.lit(0)).as('c')).where('job_id', '=', input.jobId).executeTakeFirstOrThrow();
-        charged = Number(c.c);
-        const r = await tx
-          .selectFrom('ledger_postings as lp')
-          .innerJoin('ledger_transactions as lt', 'lt.id', 'lp.transaction_id')
-          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('lp.amount_micros'), eb.lit(0)).as('r'))
-          .where('lt.kind', '=', 'refund')
-          .where('lt.ref', '=', input.jobId)
-          .where('lp.account', '=', 'refunds')
-          .executeTakeFirstOrThrow();
-        refunded = Number(r.r);
-      } else {
-        const c = await tx.selectFrom('leases').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('charged_micros'), eb.lit(0)).as('c')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
-        charged = Number(c.c);
-        const r = await tx
-          .selectFrom('ledger_postings as lp')
-          .innerJoin('ledger_transactions as lt', 'lt.id', 'lp.transaction_id')
-          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('lp.amount_micros'), eb.lit(0)).as('r'))
-          .where('lt.kind', '=', 'refund')
-          .where('lt.tenant_id', '=', tenantId)
-          .where('lp.account', '=', 'refunds')
-          .executeTakeFirstOrThrow();
-        refunded = Number(r.r);
       }
+      // What may still be given back: charges less earlier refunds, for the job if one is named, else the tenant.
+      const jobId = input.jobId;
+      const c = await tx
+        .selectFrom('leases')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('charged_micros'), eb.lit(0)).as('c'))
+        .where(jobId ? 'job_id' : 'tenant_id', '=', jobId ?? tenantId)
+        .executeTakeFirstOrThrow();
+      const r = await tx
+        .selectFrom('ledger_postings as lp')
+        .innerJoin('ledger_transactions as lt', 'lt.id', 'lp.transaction_id')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('lp.amount_micros'), eb.lit(0)).as('r'))
+        .where('lt.kind', '=', 'refund')
+        .where('lp.account', '=', 'refunds')
+        .where(jobId ? 'lt.ref' : 'lt.tenant_id', '=', jobId ?? tenantId)
+        .executeTakeFirstOrThrow();
+      const charged = Number(c.c);
+      const refunded = Number(r.r);
       if (amount.amountMicros > charged - refunded)
         throw invalid('amount.amountMicros', `at most ${charged - refunded} micro-units can be refunded (${fmt(charged, amount.currency)} charged, ${fmt(refunded, amount.currency)} already refunded)`);
       const t = refundTransaction({ id: ledgerTransactionId(now), at: now, tenantId, amountMicros: amount.amountMicros, currency: amount.currency, memo: `refund: ${input.reason.slice(0, 200)}` });
