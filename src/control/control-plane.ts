@@ -9,6 +9,9 @@ import { JobService } from './job-service.js';
 import { KeyService } from './key-service.js';
 import { MarketService } from './market-service.js';
 import { BillingService } from './billing-service.js';
+import { TelemetryService } from './telemetry-service.js';
+
+const TELEMETRY_ROLLUP_MS = 30_000;
 import { Metering } from './metering.js';
 import { NodeMonitor, type NodeMonitorOptions } from './node-monitor.js';
 import { SchedulingCycle } from './scheduling-cycle.js';
@@ -52,6 +55,7 @@ export class ControlPlane {
   readonly usage: UsageService;
   readonly market: MarketService;
   readonly billing: BillingService;
+  readonly telemetry: TelemetryService;
   readonly events: EventService;
   readonly scheduling: SchedulingCycle;
   readonly metering: Metering;
@@ -78,6 +82,7 @@ export class ControlPlane {
     this.inventory = new InventoryService(db, clock);
     this.market = new MarketService(db, clock, this.inventory, store.dialect);
     this.billing = new BillingService(db, clock, this.market);
+    this.telemetry = new TelemetryService(db, clock);
     this.jobs = new JobService(db, clock, this.inventory, this.market);
     this.agents = new AgentService(db, clock, this.inventory, options.agent, this.market);
     this.usage = new UsageService(db);
@@ -107,6 +112,8 @@ export class ControlPlane {
       }),
     );
     this.every(this.options.monitorIntervalMs, () => this.guard('node monitor', () => this.monitor.check()));
+    // Telemetry rollups: minutes close every minute; running more often only finds nothing to do.
+    this.every(TELEMETRY_ROLLUP_MS, () => this.guard('telemetry rollup', () => this.telemetry.rollup()));
     this.kick();
   }
 

@@ -319,6 +319,41 @@ export const TENANT_BILLING_DEFAULTS = {
   balance_exhausted_at: null,
 } as const satisfies Partial<TenantsTable>;
 
+export interface GpuSamplesTable {
+  device_id: string;
+  at: number;
+  node_id: string;
+  utilization_pct: number | null;
+  memory_used_mib: number | null;
+  power_mw: number | null;
+  /** The device's cumulative energy counter, when the source has one (DCGM, nvidia-smi `total_energy_consumption`). */
+  energy_mj: number | null;
+  temperature_c: number | null;
+  sm_clock_mhz: number | null;
+  pstate: string | null;
+}
+
+export interface GpuRollupTable {
+  device_id: string;
+  bucket_at: number;
+  node_id: string;
+  samples: number;
+  utilization_sum: number;
+  utilization_n: number;
+  power_sum_mw: number;
+  power_n: number;
+  power_max_mw: number | null;
+  memory_used_max_mib: number | null;
+  temperature_max_c: number | null;
+  energy_first_mj: number | null;
+  energy_last_mj: number | null;
+}
+
+export interface TelemetryRollupsTable {
+  level: '1m' | '1h' | 'retention';
+  done_until: number;
+}
+
 export interface Database {
   centers: CentersTable;
   nodes: NodesTable;
@@ -337,4 +372,8 @@ export interface Database {
   leases: LeasesTable;
   ledger_transactions: LedgerTransactionsTable;
   ledger_postings: LedgerPostingsTable;
+  gpu_samples: GpuSamplesTable;
+  gpu_samples_1m: GpuRollupTable;
+  gpu_samples_1h: GpuRollupTable;
+  telemetry_rollups: TelemetryRollupsTable;
 }

@@ -8,8 +8,37 @@ const Int = Type.Integer({ minimum: 0 });
 const problems = { 400: S.Problem, 401: S.Problem, 403: S.Problem, 404: S.Problem, 409: S.Problem, 422: S.Problem };
 const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
+const Reading = Type.Object(
+  {
+    deviceIndex: Int,
+    at: Int,
+    utilizationPct: S.Nullable(Type.Integer()),
+    memoryUsedMib: S.Nullable(Type.Integer()),
+    powerMilliwatts: S.Nullable(Type.Integer()),
+    energyMillijoules: S.Nullable(Type.Integer()),
+    temperatureC: S.Nullable(Type.Integer()),
+    smClockMhz: S.Nullable(Type.Integer()),
+    pstate: S.Nullable(Type.String({ maxLength: 8 })),
+  },
+  { additionalProperties: false },
+);
+
 /** The agent protocol (src/agent/protocol.ts) over HTTP; agent tokens only. */
 export function registerAgentRoutes(app: App, control: ControlPlane): void {
+  app.post(
+    '/v1/agent/telemetry',
+    {
+      schema: {
+        tags: ['agent'],
+        summary: "A node agent reports its devices' telemetry (power mW, energy mJ, utilisation %, memory MiB)",
+        description: 'Idempotent: a sample is kept once per device and instant, so a retried report adds nothing.',
+        body: Type.Object({ nodeId: Type.String(), samples: Type.Array(Reading, { maxItems: 10_000 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), ...problems },
+      },
+    },
+    async (request) => control.telemetry.ingest(principalOf(request), request.body),
+  );
+
   app.post(
     '/v1/agent/register',
     {
