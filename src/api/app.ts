@@ -10,6 +10,7 @@ import type { Principal } from '../control/principal.js';
 import { sendProblem, toUnidleError } from './errors.js';
 import * as S from './schemas.js';
 import { registerAgentRoutes } from './routes/agent-routes.js';
+import { renderPrometheus } from './prometheus-text.js';
 import { registerInventoryRoutes } from './routes/inventory-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
 import { registerMarketRoutes } from './routes/market-routes.js';
@@ -89,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new UnidleError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs`), request));
 
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
+    if (!request.url.startsWith('/v1/') && request.url.split('?')[0] !== '/metrics') return;
     const header = request.headers.authorization;
     if (!header) throw new UnidleError('unauthorized', 'send Authorization: Bearer <API key> (get one from `unidle up` or `unidle keys create`)');
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -98,6 +99,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Prometheus scrapes with the operator key as its bearer token (`authorization` in the scrape config).
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderPrometheus(await options.control.metrics.collect(principalOf(request)))),
+  );
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true, version: options.version, leader: options.control.isLeader, database: options.control.store.dialect }));
 
   registerInventoryRoutes(app, options.control);

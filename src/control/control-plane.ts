@@ -10,6 +10,7 @@ import { KeyService } from './key-service.js';
 import { MarketService } from './market-service.js';
 import { BillingService } from './billing-service.js';
 import { TelemetryService } from './telemetry-service.js';
+import { MetricsService } from './metrics-service.js';
 
 const TELEMETRY_ROLLUP_MS = 30_000;
 import { Metering } from './metering.js';
@@ -56,6 +57,7 @@ export class ControlPlane {
   readonly market: MarketService;
   readonly billing: BillingService;
   readonly telemetry: TelemetryService;
+  readonly metrics: MetricsService;
   readonly events: EventService;
   readonly scheduling: SchedulingCycle;
   readonly metering: Metering;
@@ -83,6 +85,7 @@ export class ControlPlane {
     this.market = new MarketService(db, clock, this.inventory, store.dialect);
     this.billing = new BillingService(db, clock, this.market);
     this.telemetry = new TelemetryService(db, clock);
+    this.metrics = new MetricsService(db, this.telemetry);
     this.jobs = new JobService(db, clock, this.inventory, this.market);
     this.agents = new AgentService(db, clock, this.inventory, options.agent, this.market);
     this.usage = new UsageService(db);
