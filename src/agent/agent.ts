@@ -1,5 +1,9 @@
 import os from 'node:os';
 import { discoverDevices, hostResources, simulatedHostResources, type ExecFn } from './gpu-discovery.js';
+import { findGpuModel } from '../domain/gpu-catalog.js';
+import { NvidiaSmiSource } from '../energy/telemetry/nvidia-smi.js';
+import type { DeviceSample, TelemetrySource } from '../energy/telemetry/sample.js';
+import { SimulatedTelemetrySource } from '../energy/telemetry/simulated.js';
 import { JobAlreadyKnownError, JobRunner, type JobRunnerLogger } from './job-runner.js';
 import type { DeviceReport, FinishedReport, HeartbeatResponse, LogStream, RegisterRequest } from './protocol.js';
 import { AgentRequestError, AgentUnavailableError, ServerClient, isRetryable } from './server-client.js';
@@ -31,6 +35,10 @@ export interface AgentOptions {
   keepFinishedMs?: number;
   /** Aborts startAgent while it is still waiting for the server to accept the registration. */
   signal?: AbortSignal;
+  /** How often the devices' telemetry is read and sent (default 10 s; 0 turns it off). */
+  telemetryIntervalMs?: number;
+  /** Overrides the telemetry source (default: simulated for --simulate, nvidia-smi for NVIDIA devices). */
+  telemetrySource?: TelemetrySource;
 }
 
 export interface AgentHandle {
@@ -45,6 +53,7 @@ export interface AgentHandle {
 }
 
 const DEFAULT_HEARTBEAT_MS = 1000;
+const DEFAULT_TELEMETRY_MS = 10_000;
 const LOG_CHUNK_BYTES = 256 * 1024;
 /** Bounds one pass of log shipping so a huge backlog does not starve heartbeats. */
 const MAX_CHUNKS_PER_PASS = 16;
@@ -111,8 +120,35 @@ class Agent {
       onFinished: () => this.wake(),
     });
     this.intervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
+    this.telemetryIntervalMs = options.telemetryIntervalMs ?? DEFAULT_TELEMETRY_MS;
+    this.telemetry = options.telemetrySource ?? this.defaultTelemetrySource(options);
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.keepFinishedMs = options.keepFinishedMs ?? 3_600_000;
+  }
+
+  private telemetry: TelemetrySource | undefined;
+  private readonly telemetryIntervalMs: number;
+  private lastTelemetryAt = 0;
+
+  /** Simulated devices draw power as the catalog says for what runs on them; NVIDIA devices are read with nvidia-smi. */
+  private defaultTelemetrySource(options: AgentOptions): TelemetrySource | undefined {
+    if (this.devices.length === 0) return undefined;
+    if (options.simulate !== undefined) {
+      return new SimulatedTelemetrySource({
+        devices: this.devices.map((d) => ({ model: d.model, index: d.index, uuid: d.uuid })),
+        allocatedMilli: (device) => {
+          let milli = 0;
+          for (const r of this.runner.running()) {
+            const spec = this.runner.spec(r.jobId);
+            if (spec?.deviceIndexes.includes(device.index)) milli += spec.gpuMilli;
+          }
+          return Math.min(1000, milli);
+        },
+        seed: this.devices.length,
+      });
+    }
+    if (this.devices.every((d) => findGpuModel(d.model)?.vendor === 'nvidia' || /nvidia/i.test(d.name))) return new NvidiaSmiSource({ exec: options.exec });
+    return undefined;
   }
 
   async init(): Promise<void> {
@@ -210,6 +246,32 @@ class Agent {
     }
   }
 
+  /**
+   * Reads the devices and sends the readings. A tool that fails or prints garbage is logged (once per
+   * distinct problem) and skipped: telemetry never stops the agent from running and reporting jobs.
+   */
+  private async sendTelemetry(signal: AbortSignal): Promise<void> {
+    const source = this.telemetry;
+    if (!source || this.nodeId === null || this.telemetryIntervalMs <= 0) return;
+    const now = Date.now();
+    if (now - this.lastTelemetryAt < this.telemetryIntervalMs) return;
+    this.lastTelemetryAt = now;
+    let samples: DeviceSample[];
+    try {
+      samples = await source.sample(now);
+    } catch (err) {
+      this.warnOnce(`telemetry:${(err as Error).message}`, { source: source.name, err: (err as Error).message }, 'could not read device telemetry; jobs are unaffected');
+      return;
+    }
+    if (samples.length === 0) return;
+    try {
+      await this.client.telemetry({ nodeId: this.nodeId, samples }, { signal });
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      this.warnOnce(`telemetry-rejected:${(err as Error).message}`, { err: (err as Error).message }, 'the server refused telemetry; dropping this batch');
+    }
+  }
+
   private async tick(signal: AbortSignal): Promise<void> {
     if (this.nodeId === null) await this.register(signal);
     let answer: HeartbeatResponse;
@@ -226,6 +288,7 @@ class Agent {
     this.noteServerUp();
     await this.apply(answer);
     await this.flushOutbox(signal);
+    await this.sendTelemetry(signal);
     if (Date.now() - this.lastGcAt >= GC_EVERY_MS) {
       this.lastGcAt = Date.now();
       await this.runner.gc(this.keepFinishedMs);

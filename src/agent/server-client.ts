@@ -1,3 +1,4 @@
+import type { DeviceSample } from '../energy/telemetry/sample.js';
 import type {
   FinishedAck,
   FinishedReport,
@@ -60,6 +61,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Device readings as POST /v1/agent/telemetry takes them (units per DESIGN.md: mW, mJ, MiB). */
+export interface TelemetryReportBody {
+  nodeId: string;
+  samples: DeviceSample[];
+}
+
 /** Typed client for the `/v1/agent` endpoints; one method per endpoint, bodies per protocol.ts. */
 export class ServerClient {
   private readonly base: string;
@@ -88,6 +95,10 @@ export class ServerClient {
 
   logs(jobId: string, body: LogChunk, opts?: CallOptions): Promise<LogAck> {
     return this.post(`/v1/agent/jobs/${encodeURIComponent(jobId)}/logs`, body, opts);
+  }
+
+  telemetry(body: TelemetryReportBody, opts?: CallOptions): Promise<{ accepted: number; duplicates: number }> {
+    return this.post('/v1/agent/telemetry', body, opts);
   }
 
   finished(jobId: string, body: FinishedReport, opts?: CallOptions): Promise<FinishedAck> {

@@ -23,3 +23,12 @@ export function describeDatabase(config: ServerConfig): string {
     return 'PostgreSQL (DATABASE_URL)';
   }
 }
+
+/** UNIDLE_TELEMETRY_MS: how often agents read and send device telemetry (default 10 s; 0 = off). */
+export function telemetryInterval(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.UNIDLE_TELEMETRY_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`UNIDLE_TELEMETRY_MS must be a whole number of ms ≥ 0 (got "${raw}")`);
+  return n;
+}

@@ -21,7 +21,7 @@ describe('unidle up + submit --follow', () => {
     const stdout = new Writable({ write: (c, _e, cb) => ((banner += c.toString()), cb()) });
     const stderr = new Writable({ write: (c, _e, cb) => ((upErr += c.toString()), cb()) });
     const stop = new AbortController();
-    const env = { UNIDLE_LOG_LEVEL: 'silent', UNIDLE_SCHEDULE_MS: '50', UNIDLE_GRACE_MS: '500', XDG_CONFIG_HOME: join(dir, 'config') };
+    const env = { UNIDLE_LOG_LEVEL: 'silent', UNIDLE_SCHEDULE_MS: '50', UNIDLE_GRACE_MS: '500', UNIDLE_TELEMETRY_MS: '200', XDG_CONFIG_HOME: join(dir, 'config') };
     const up = main(['up', '--port', '0', '--data-dir', join(dir, 'data'), '--nodes', '1', '--simulate', '2xH100'], { stdout, stderr, env, signal: stop.signal, from: 'user' });
     try {
       const deadline = Date.now() + 20_000;
@@ -58,6 +58,15 @@ describe('unidle up + submit --follow', () => {
       const ok = await runCli(['submit', '--json', '--gpus', '1', '--wait', '--', 'true'], cli);
       expect(ok.code).toBe(0);
       expect(ok.json<JobDetail>().state).toBe('succeeded');
+
+      // The simulated devices report power as the catalog says (idle H100: 69.9 W), and /metrics shows it.
+      const operatorKey = /Operator key\s+(unk_\S+)/.exec(banner)![1]!;
+      let metrics = '';
+      for (let i = 0; i < 50 && !metrics.includes('DCGM_FI_DEV_POWER_USAGE{'); i++) {
+        metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${operatorKey}` } })).text();
+        if (!metrics.includes('DCGM_FI_DEV_POWER_USAGE{')) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(metrics).toMatch(/DCGM_FI_DEV_POWER_USAGE\{gpu="1",[^}]*modelName="H100"[^}]*\} 69\.9\b/);
     } finally {
       stop.abort();
       expect(await up).toBe(0);

@@ -75,6 +75,9 @@ describe.each(dialects)('GPU telemetry storage on %s', (dialect) => {
     });
     await expect(h.control.telemetry.ingest(h.agent, { nodeId, samples: [{ ...reading(0, now, 80, 0), utilizationPct: 140 }] })).rejects.toMatchObject({ problems: [{ field: 'samples[0].utilizationPct' }] });
     await expect(h.control.telemetry.ingest(h.agent, { nodeId, samples: [reading(0, now + 3 * 86_400_000, 80, 0)] })).rejects.toMatchObject({ problems: [{ field: 'samples[0].at' }] });
+    await expect(h.control.telemetry.ingest(h.agent, { nodeId, samples: [{ ...reading(0, now, 80, 0), uuid: 'GPU-someone-else' }] })).rejects.toMatchObject({ problems: [{ field: 'samples[0].uuid' }] });
+    expect((await h.control.telemetry.ingest(h.agent, { nodeId, samples: [{ ...reading(0, now, 80, 0), uuid: 'GPU-test-H200-0' }] })).accepted).toBe(1);
+    await h.ts.store.db.deleteFrom('gpu_samples').execute();
     await expect(h.control.telemetry.ingest(h.demo, { nodeId, samples: [] })).rejects.toMatchObject({ code: 'forbidden' });
     expect(await h.ts.store.db.selectFrom('gpu_samples').select('at').execute()).toHaveLength(0);
   });

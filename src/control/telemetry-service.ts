@@ -9,6 +9,8 @@ import { requireAgent, type Principal } from './principal.js';
 export interface TelemetryReading {
   deviceIndex: number;
   at: number;
+  /** When given, must be the device's: indexes can change across reboots, UUIDs do not. */
+  uuid?: string | null;
   utilizationPct: number | null;
   memoryUsedMib: number | null;
   powerMilliwatts: number | null;
@@ -64,15 +66,17 @@ export class TelemetryService {
     const node = await this.db.selectFrom('nodes').select(['id', 'center_id']).where('id', '=', report.nodeId).executeTakeFirst();
     if (!node || node.center_id !== p.centerId) throw notFound('node', report.nodeId);
     if (report.samples.length > MAX_SAMPLES_PER_REPORT) throw invalid('samples', `at most ${MAX_SAMPLES_PER_REPORT} samples per report; send the rest in another`);
-    const devices = new Map((await this.db.selectFrom('devices').select(['id', 'idx']).where('node_id', '=', node.id).execute()).map((d) => [d.idx, d.id]));
+    const devices = new Map((await this.db.selectFrom('devices').select(['id', 'idx', 'uuid']).where('node_id', '=', node.id).execute()).map((d) => [d.idx, d]));
     const now = this.clock.now();
     const problems: FieldProblem[] = [];
     const rows: GpuSamplesTable[] = [];
     const seen = new Set<string>();
     report.samples.forEach((s, i) => {
       const bad = (field: string, message: string) => problems.push({ field: `samples[${i}].${field}`, message });
-      const deviceId = devices.get(s.deviceIndex);
-      if (deviceId === undefined) return bad('deviceIndex', `node ${node.id} has no device ${s.deviceIndex}`);
+      const device = devices.get(s.deviceIndex);
+      if (device === undefined) return bad('deviceIndex', `node ${node.id} has no device ${s.deviceIndex}`);
+      if (s.uuid && s.uuid !== device.uuid) return bad('uuid', `device ${s.deviceIndex} of node ${node.id} is ${device.uuid}, not ${s.uuid}; the devices changed: restart the agent so it registers them again`);
+      const deviceId = device.id;
       if (!Number.isSafeInteger(s.at) || Math.abs(s.at - now) > MAX_SKEW_MS) return bad('at', 'must be ms since the epoch within a day of the server clock');
       const range = (field: keyof TelemetryReading, v: number | null, max: number) => {
         if (v !== null && (!Number.isSafeInteger(v) || v < 0 || v > max)) bad(field, `must be a whole number from 0 to ${max} or null`);
@@ -107,7 +111,7 @@ export class TelemetryService {
         const r = await tx
           .insertInto('gpu_samples')
           .values(rows.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.columns(['device_id', 'at']).doNothing())
+          .onConflict((oc) => oc.columns(['at', 'device_id']).doNothing())
           .executeTakeFirst();
         accepted += Number(r.numInsertedOrUpdatedRows ?? 0);
       }
@@ -158,11 +162,11 @@ export class TelemetryService {
           ? await sql`insert into gpu_samples_1m (device_id, bucket_at, node_id, samples, utilization_sum, utilization_n, power_sum_mw, power_n, power_max_mw, memory_used_max_mib, temperature_max_c, energy_first_mj, energy_last_mj)
               select device_id, ${bucket}, min(node_id), count(*), coalesce(sum(utilization_pct), 0), count(utilization_pct), coalesce(sum(power_mw), 0), count(power_mw), max(power_mw), max(memory_used_mib), max(temperature_c), min(energy_mj), max(energy_mj)
               from gpu_samples where at >= ${start} and at < ${until} group by device_id, ${bucket}
-              on conflict (device_id, bucket_at) do nothing`.execute(tx)
+              on conflict (bucket_at, device_id) do nothing`.execute(tx)
           : await sql`insert into ${sql.table(to)} (device_id, bucket_at, node_id, samples, utilization_sum, utilization_n, power_sum_mw, power_n, power_max_mw, memory_used_max_mib, temperature_max_c, energy_first_mj, energy_last_mj)
               select device_id, ${bucket}, min(node_id), sum(samples), sum(utilization_sum), sum(utilization_n), sum(power_sum_mw), sum(power_n), max(power_max_mw), max(memory_used_max_mib), max(temperature_max_c), min(energy_first_mj), max(energy_last_mj)
               from gpu_samples_1m where bucket_at >= ${start} and bucket_at < ${until} group by device_id, ${bucket}
-              on conflict (device_id, bucket_at) do nothing`.execute(tx);
+              on conflict (bucket_at, device_id) do nothing`.execute(tx);
       await tx.deleteFrom('telemetry_rollups').where('level', '=', level).execute();
       await tx.insertInto('telemetry_rollups').values({ level, done_until: until }).execute();
       return Number(inserted.numAffectedRows ?? 0);

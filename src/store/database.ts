@@ -99,7 +99,7 @@ function withStatementCache(sqlite: SQLite.Database, limit = 500): SQLite.Databa
 class StaticMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-initial': initialMigration(this.dialect), '0002-market': marketMigration(this.dialect), '0003-telemetry': telemetryMigration() };
+    return { '0001-initial': initialMigration(this.dialect), '0002-market': marketMigration(this.dialect), '0003-telemetry': telemetryMigration(this.dialect) };
   }
 }
 

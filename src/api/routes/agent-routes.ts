@@ -12,6 +12,7 @@ const Reading = Type.Object(
   {
     deviceIndex: Int,
     at: Int,
+    uuid: Type.Optional(S.Nullable(Type.String({ maxLength: 128 }))),
     utilizationPct: S.Nullable(Type.Integer()),
     memoryUsedMib: S.Nullable(Type.Integer()),
     powerMilliwatts: S.Nullable(Type.Integer()),

@@ -8,6 +8,7 @@ import { ConfigError, loadCatalogFile } from '../../server/config.js';
 import { examples, type CliContext } from '../context.js';
 import { UsageError, writeLine } from '../io.js';
 import { waitForShutdown } from '../shutdown.js';
+import { telemetryInterval } from '../server-flags.js';
 
 /** `--simulate` checked before anything starts, so a typo is an exit-2 message. */
 export function checkSimulateSpec(spec: string | undefined, nodeName: string): void {
@@ -62,7 +63,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
       try {
         let agent;
         try {
-          agent = await startAgent({ serverUrl: server, token, nodeName, stateDir, simulate: flags.simulate, logger: consoleLogger(), signal: abort.signal });
+          agent = await startAgent({ serverUrl: server, token, nodeName, stateDir, simulate: flags.simulate, logger: consoleLogger(), signal: abort.signal, telemetryIntervalMs: telemetryInterval(io.env) });
         } catch (err) {
           if (abort.signal.aborted) return writeLine(io.stderr, 'stopped before the server accepted the agent');
           throw err;

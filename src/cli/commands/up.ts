@@ -7,7 +7,7 @@ import { startServer, unidleVersion, type RunningServer } from '../../server/ser
 import { DEFAULT_SERVER } from '../config-file.js';
 import { examples, parsePositiveInt, type CliContext } from '../context.js';
 import { CliError, sleep, writeLine } from '../io.js';
-import { describeDatabase, serverConfig } from '../server-flags.js';
+import { describeDatabase, serverConfig, telemetryInterval } from '../server-flags.js';
 import { waitForShutdown } from '../shutdown.js';
 import { checkSimulateSpec } from './agent.js';
 
@@ -106,6 +106,7 @@ export function registerUpCommand(program: Command, ctx: CliContext): void {
                 simulate: flags.simulate,
                 logger: logger.child({ node: nodeName }),
                 signal: abort.signal,
+                telemetryIntervalMs: telemetryInterval(io.env),
               }),
             );
           } catch (err) {

@@ -1,14 +1,17 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 /**
  * GPU telemetry at three resolutions: raw samples (kept 24 h), one-minute rollups (30 days) and
  * one-hour rollups (kept). Rollups carry sums and counts rather than averages so a coarser level is
  * computed from the finer one exactly; energy is the counter's delta within the bucket.
  */
-export function telemetryMigration(): Migration {
+export function telemetryMigration(dialect: 'sqlite' | 'postgres'): Migration {
+  // Keyed by time first: samples arrive in time order, so inserts append at the end of one B-tree,
+  // and rollups and retention read and delete time ranges. SQLite keeps the rows in that tree itself.
+  const clustered = (builder: any) => (dialect === 'sqlite' ? builder.modifyEnd(sql`without rowid`) : builder);
   return {
     async up(db: Kysely<any>) {
-      await db.schema
+      await clustered(db.schema
         .createTable('gpu_samples')
         .addColumn('device_id', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
@@ -20,11 +23,10 @@ export function telemetryMigration(): Migration {
         .addColumn('temperature_c', 'integer')
         .addColumn('sm_clock_mhz', 'integer')
         .addColumn('pstate', 'text')
-        .addPrimaryKeyConstraint('gpu_samples_pk', ['device_id', 'at'])
+        .addPrimaryKeyConstraint('gpu_samples_pk', ['at', 'device_id']))
         .execute();
-      await db.schema.createIndex('gpu_samples_at').on('gpu_samples').column('at').execute();
       for (const table of ['gpu_samples_1m', 'gpu_samples_1h']) {
-        await db.schema
+        await clustered(db.schema
           .createTable(table)
           .addColumn('device_id', 'text', (c) => c.notNull())
           .addColumn('bucket_at', 'bigint', (c) => c.notNull())
@@ -39,9 +41,8 @@ export function telemetryMigration(): Migration {
           .addColumn('temperature_max_c', 'integer')
           .addColumn('energy_first_mj', 'bigint')
           .addColumn('energy_last_mj', 'bigint')
-          .addPrimaryKeyConstraint(`${table}_pk`, ['device_id', 'bucket_at'])
+          .addPrimaryKeyConstraint(`${table}_pk`, ['bucket_at', 'device_id']))
           .execute();
-        await db.schema.createIndex(`${table}_bucket`).on(table).column('bucket_at').execute();
       }
       await db.schema
         .createTable('telemetry_rollups')
