@@ -11,6 +11,7 @@ import { sendProblem, toUnidleError } from './errors.js';
 import * as S from './schemas.js';
 import { registerAgentRoutes } from './routes/agent-routes.js';
 import { renderPrometheus } from './prometheus-text.js';
+import { registerIdleRoutes } from './routes/idle-routes.js';
 import { registerInventoryRoutes } from './routes/inventory-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
 import { registerMarketRoutes } from './routes/market-routes.js';
@@ -111,5 +112,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerUsageRoutes(app, options.control);
   registerMarketRoutes(app, options.control);
   registerAgentRoutes(app, options.control);
+  registerIdleRoutes(app, options.control);
   return app;
 }

@@ -20,6 +20,30 @@ function when(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
 }
 
+/** `1.234567` kWh with six decimals, grouped. */
+function kwh(value: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: 6, maximumFractionDigits: 6 });
+}
+
+function co2(grams: number): string {
+  return grams >= 1000 ? `${(grams / 1000).toLocaleString('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 })} kg` : `${grams.toFixed(3)} g`;
+}
+
+/** The energy line: what the jobs drew, for information (not added to the total). */
+function energySection(invoice: Invoice): string {
+  const e = invoice.energy;
+  const jobs = e.jobs ?? [];
+  const rows = jobs
+    .map((j) => `<tr><td><code>${esc(j.jobId)}</code></td><td class="n">${kwh(j.kWh)}</td><td class="n">${co2(j.co2Grams)}</td><td class="n">${amount(j.cost)}</td><td>${esc(j.source)}${j.measuredShare < 1 ? ` (${(j.measuredShare * 100).toFixed(1)}% measured)` : ''}</td></tr>`)
+    .join('\n');
+  return `<h2>Energy (for information, not charged)</h2>
+<table><thead><tr><th></th><th class="n">kWh</th><th class="n">CO₂</th><th class="n">Energy cost (${esc(e.cost.currency)})</th><th>Telemetry</th></tr></thead><tbody>
+${rows}
+<tr class="sum"><td>All jobs (PUE ${(e.pueMilli / 1000).toFixed(2)})</td><td class="n">${kwh(e.kWh)}</td><td class="n">${co2(e.co2Grams)}</td><td class="n">${amount(e.cost)}</td><td>${jobs.length > 0 ? `${(e.measuredShare * 100).toFixed(1)}% measured` : ''}</td></tr>
+</tbody></table>
+<p class="muted">${esc(e.note)}.</p>`;
+}
+
 export function invoiceHtml(invoice: Invoice): string {
   const c = esc(invoice.currency);
   const rows = invoice.lines
@@ -40,7 +64,7 @@ export function invoiceHtml(invoice: Invoice): string {
   table { width: 100%; border-collapse: collapse; } th, td { border-bottom: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }
   th { background: #f4f4f4; } .n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   .totals { width: 50%; margin-left: auto; margin-top: 12px; } .totals td { border: none; } .total td { font-weight: 700; border-top: 2px solid #111; }
-  .muted { color: #666; } code { font-size: 11px; }
+  .muted { color: #666; } code { font-size: 11px; } .sum td { font-weight: 600; }
 </style></head>
 <body>
 <h1>Invoice ${esc(invoice.period)}</h1>
@@ -60,7 +84,7 @@ ${invoice.refunds.length > 0 ? `<h2>Refunds</h2><table><tbody>${refunds}</tbody>
 <tr><td>Tax (${(invoice.taxes.ratePermille / 10).toFixed(1)}%)</td><td class="n">${amount(invoice.taxes.amount)}</td></tr>
 <tr class="total"><td>Total (${c})</td><td class="n">${amount(invoice.total)}</td></tr>
 </table>
-<p class="muted">${esc(invoice.energy.note)}.</p>
+${energySection(invoice)}
 </body></html>
 `;
 }

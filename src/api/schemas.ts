@@ -104,6 +104,29 @@ const JobFields = {
 
 export const Job = Type.Object(JobFields, { $id: 'Job' });
 
+const EnergySourceSchema = Type.Union([Type.Literal('raw'), Type.Literal('1m'), Type.Literal('none')], {
+  description: 'the coarsest telemetry that measured any of the time: raw samples, one-minute rollups, or none',
+});
+
+/** A job's attributed energy (docs/energy.md): device energy split by milli share, idle by held share. */
+export const EnergyUse = Type.Object(
+  {
+    source: EnergySourceSchema,
+    energyMj: Type.Integer({ description: 'attributed device energy, mJ (dynamicMj + idleMj)' }),
+    dynamicMj: Type.Integer({ description: 'share of the above-idle energy, by milli share' }),
+    idleMj: Type.Integer({ description: 'share of the idle energy, by held share (includes nodeIdleMj)' }),
+    nodeIdleMj: Type.Integer({ description: "share of the node's non-GPU idle power, when the operator set one" }),
+    kWh: Type.Number({ description: 'energyMj in kWh (six decimals)' }),
+    pueMilli: Type.Integer({ description: 'PUE × 1000 applied to cost and CO₂' }),
+    cost: Type.Object({ amountMicros: Type.Integer(), currency: Type.String() }, { description: 'energy × PUE × tariff (informational: the GPU-hour price includes energy)' }),
+    tariff: Type.String({ description: "the tariff priced at: 'flat' (the center's tariff per kWh) or a time-of-use tariff's name" }),
+    co2Grams: Type.Number({ description: 'energy × PUE × carbon intensity, grams (to the milligram)' }),
+    carbonIntensityGPerKwh: Type.Number({ description: 'g CO₂ per kWh (default China grid 2023: 530.6)' }),
+    measuredShare: Type.Number({ description: "fraction (0–1) of the job's device-time covered by telemetry" }),
+  },
+  { description: 'energy attributed to the job; null when energy metering is off' },
+);
+
 export const JobDetail = Type.Object(
   {
     ...JobFields,
@@ -132,6 +155,7 @@ export const JobDetail = Type.Object(
         }),
       ),
     }),
+    energy: Nullable(EnergyUse),
   },
   { $id: 'JobDetail' },
 );

@@ -6,6 +6,7 @@ import { formatMoney, scaleMicros, type Money } from '../market/money.js';
 import { findGpuModel } from '../domain/gpu-catalog.js';
 import type { DB, Db } from '../store/database.js';
 import type { TenantsTable } from '../store/schema.js';
+import type { EnergyService, JobEnergyUse } from './energy-service.js';
 import { appendEvent } from './events.js';
 import { requestPreemption } from './job-lifecycle.js';
 import { ledgerTransactionId, postLedger, trialBalanceOf } from './ledger-store.js';
@@ -53,13 +54,34 @@ export interface Invoice {
   lines: InvoiceLine[];
   reservations: Array<{ reservationId: string; model: string; gpuMilli: number; startAt: number; endAt: number; pricePerGpuHour: Money; amount: Money }>;
   refunds: Array<{ at: number; memo: string; amount: Money }>;
-  energy: { included: false; note: string };
+  energy: InvoiceEnergy;
   usageSubtotal: Money;
   reservationSubtotal: Money;
   refundTotal: Money;
   subtotal: Money;
   taxes: { ratePermille: number; amount: Money };
   total: Money;
+}
+
+/**
+ * The energy the tenant's jobs drew in the period (src/control/energy-service.ts): informational, not
+ * charged (the GPU-hour price already covers energy). Cost is at the center's tariff and PUE, CO₂ at
+ * its carbon intensity; the totals are priced once over all the jobs' energy, so they may differ from
+ * the sum of the per-job costs by rounding (≤ 1 micro-unit per job).
+ */
+export interface InvoiceEnergy {
+  included: false;
+  energyMj: number;
+  kWh: number;
+  co2Grams: number;
+  cost: Money;
+  pueMilli: number;
+  carbonIntensityGPerKwh: number;
+  /** Fraction of the jobs' device-time that telemetry covered (0–1). */
+  measuredShare: number;
+  note: string;
+  /** Per job, when energy metering is on. */
+  jobs?: Array<Pick<JobEnergyUse, 'jobId' | 'source' | 'energyMj' | 'kWh' | 'co2Grams' | 'cost' | 'measuredShare'>>;
 }
 
 export interface MarketReport {
@@ -101,6 +123,13 @@ export class BillingService {
     private readonly clock: Clock,
     private readonly market: MarketService,
   ) {}
+
+  private energy: EnergyService | undefined;
+
+  /** Turns on the energy line of invoices (the control plane wires it; without it the line reads zero). */
+  useEnergy(energy: EnergyService): void {
+    this.energy = energy;
+  }
 
   /**
    * Moves prepaid reservation money into revenue as its term passes (straight line, cumulative so
@@ -442,6 +471,7 @@ export class BillingService {
     const refundTotal = refunds.reduce((s, r) => s + r.amount_micros, 0);
     const subtotal = usageSubtotal + reservationSubtotal - refundTotal;
     const tax = scaleMicros(subtotal, center.tax_rate_permille, 1000);
+    const energy = await this.invoiceEnergy(tenantId, start, end, center.currency, center.pue_milli);
     return {
       tenantId,
       tenantName: tenant.display_name,
@@ -453,13 +483,45 @@ export class BillingService {
       lines,
       reservations: reservations.map((r) => ({ reservationId: r.id, model: r.model, gpuMilli: r.gpu_milli, startAt: r.start_at, endAt: r.end_at, pricePerGpuHour: money(r.price_micros), amount: money(r.total_micros) })),
       refunds: refunds.map((r) => ({ at: r.at, memo: r.memo, amount: money(r.amount_micros) })),
-      energy: { included: false, note: 'energy is included in the GPU-hour price; a separate energy line comes with energy metering' },
+      energy,
       usageSubtotal: money(usageSubtotal),
       reservationSubtotal: money(reservationSubtotal),
       refundTotal: money(refundTotal),
       subtotal: money(subtotal),
       taxes: { ratePermille: center.tax_rate_permille, amount: money(tax) },
       total: money(subtotal + tax),
+    };
+  }
+
+  private async invoiceEnergy(tenantId: string, start: number, end: number, currency: string, pueMilli: number): Promise<InvoiceEnergy> {
+    if (!this.energy) {
+      return {
+        included: false,
+        energyMj: 0,
+        kWh: 0,
+        co2Grams: 0,
+        cost: { amountMicros: 0, currency },
+        pueMilli,
+        carbonIntensityGPerKwh: 0,
+        measuredShare: 0,
+        note: 'energy is included in the GPU-hour price; energy metering is not on for this server',
+      };
+    }
+    const e = await this.energy.tenantEnergy(tenantId, start, end);
+    const notes = ['energy is included in the GPU-hour price; shown for information', `kWh of the GPUs the jobs used, cost and CO₂ at PUE ${(e.pueMilli / 1000).toFixed(2)}, ${e.tariff === 'flat' ? 'the flat tariff' : `the ${e.tariff} tariff`} and ${e.carbonIntensityGPerKwh} g CO₂/kWh`];
+    if (e.jobs.length > 0 && e.measuredShare < 1) notes.push(`telemetry covered ${(e.measuredShare * 100).toFixed(1)}% of the GPU time`);
+    if (e.truncated) notes.push(`only the first ${e.jobs.length} jobs are counted`);
+    return {
+      included: false,
+      energyMj: e.energyMj,
+      kWh: e.kWh,
+      co2Grams: e.co2Grams,
+      cost: e.cost,
+      pueMilli: e.pueMilli,
+      carbonIntensityGPerKwh: e.carbonIntensityGPerKwh,
+      measuredShare: e.measuredShare,
+      note: notes.join('; '),
+      jobs: e.jobs.map((j) => ({ jobId: j.jobId, source: j.source, energyMj: j.energyMj, kWh: j.kWh, co2Grams: j.co2Grams, cost: j.cost, measuredShare: j.measuredShare })),
     };
   }
 

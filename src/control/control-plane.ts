@@ -10,9 +10,13 @@ import { KeyService } from './key-service.js';
 import { MarketService } from './market-service.js';
 import { BillingService } from './billing-service.js';
 import { TelemetryService } from './telemetry-service.js';
+import { EnergyService } from './energy-service.js';
 import { MetricsService } from './metrics-service.js';
+import { IdleDetector, type IdleDetectorOptions } from './idle-detector.js';
 
 const TELEMETRY_ROLLUP_MS = 30_000;
+/** Allocated-but-idle detection looks at the last `idleForMs` of samples once a minute. */
+const IDLE_CHECK_MS = 60_000;
 import { Metering } from './metering.js';
 import { NodeMonitor, type NodeMonitorOptions } from './node-monitor.js';
 import { SchedulingCycle } from './scheduling-cycle.js';
@@ -33,6 +37,8 @@ export interface ControlPlaneOptions {
   scheduleIntervalMs: number;
   meteringIntervalMs: number;
   monitorIntervalMs: number;
+  /** Allocated-but-idle detection; defaults: 5 %, 30 min, no reclaim. */
+  idle?: Partial<IdleDetectorOptions>;
 }
 
 /**
@@ -57,7 +63,9 @@ export class ControlPlane {
   readonly market: MarketService;
   readonly billing: BillingService;
   readonly telemetry: TelemetryService;
+  readonly energy: EnergyService;
   readonly metrics: MetricsService;
+  readonly idle: IdleDetector;
   readonly events: EventService;
   readonly scheduling: SchedulingCycle;
   readonly metering: Metering;
@@ -86,7 +94,11 @@ export class ControlPlane {
     this.billing = new BillingService(db, clock, this.market);
     this.telemetry = new TelemetryService(db, clock);
     this.metrics = new MetricsService(db, this.telemetry);
+    this.idle = new IdleDetector(db, clock, options.idle);
     this.jobs = new JobService(db, clock, this.inventory, this.market);
+    this.energy = new EnergyService(db, clock);
+    this.jobs.useEnergy(this.energy);
+    this.billing.useEnergy(this.energy);
     this.agents = new AgentService(db, clock, this.inventory, options.agent, this.market);
     this.usage = new UsageService(db);
     this.events = new EventService(db);
@@ -117,6 +129,13 @@ export class ControlPlane {
     this.every(this.options.monitorIntervalMs, () => this.guard('node monitor', () => this.monitor.check()));
     // Telemetry rollups: minutes close every minute; running more often only finds nothing to do.
     this.every(TELEMETRY_ROLLUP_MS, () => this.guard('telemetry rollup', () => this.telemetry.rollup()));
+    this.every(IDLE_CHECK_MS, () =>
+      this.guard('idle detection', async () => {
+        const r = await this.idle.check();
+        if (r.flagged > 0 || r.cleared > 0 || r.reclaimed > 0) this.log.info(r, 'allocated-but-idle jobs');
+        return r;
+      }),
+    );
     this.kick();
   }
 

@@ -115,6 +115,7 @@ export async function endPreempted(
         preempt_kind: null,
         preempt_reason: null,
         preemptions: job.preemptions + 1,
+        idle_since: null,
       },
     });
     return 'queued';

@@ -15,6 +15,7 @@ import { reservationFor } from '../market/tier-capacity.js';
 import { shapeGpuMilli } from '../domain/job.js';
 import { assertCanSpend, priceNow, type MarketService } from './market-service.js';
 import { appendEvent } from './events.js';
+import type { EnergyService, JobEnergyUse } from './energy-service.js';
 import { scopeTenant, type Principal } from './principal.js';
 
 export interface JobAllocationView {
@@ -79,6 +80,8 @@ export interface JobDetail extends JobView {
   transitions: JobTransition[];
   usage: { gpuMilliSeconds: number; cpuMilliSeconds: number; memoryMibSeconds: number; meteredUntil: number | null };
   cost: { charged: Money; leases: LeaseView[] };
+  /** Energy attributed to the job (src/control/energy-service.ts); null when energy metering is off. */
+  energy: Omit<JobEnergyUse, 'jobId'> | null;
 }
 
 export interface JobPage {
@@ -166,6 +169,7 @@ export class JobService {
   onQueueChanged: () => void = () => {};
   private capacityCache: { at: number; snapshot: ClusterSnapshot } | undefined;
   private currencyCache: { at: number; currency: string } | undefined;
+  private energy: EnergyService | undefined;
 
   constructor(
     private readonly db: DB,
@@ -173,6 +177,11 @@ export class JobService {
     private readonly inventory: InventoryService,
     private readonly market: MarketService,
   ) {}
+
+  /** Turns on energy per job in `get` (the control plane wires it; without it `energy` is null). */
+  useEnergy(energy: EnergyService): void {
+    this.energy = energy;
+  }
 
   /**
    * Queues a job. With an idempotency key, a retry of the same request returns the job the first
@@ -244,6 +253,8 @@ export class JobService {
       preempt_kind: null,
       preempt_reason: null,
       preemptions: 0,
+      idle_since: null,
+      idle_flagged_at: null,
     };
     try {
       await this.db.transaction().execute(async (tx) => {
@@ -388,6 +399,7 @@ export class JobService {
         .executeTakeFirstOrThrow(),
       this.db.selectFrom('leases').selectAll().where('job_id', '=', id).orderBy('start_at').execute(),
     ]);
+    const energy = this.energy ? await this.energy.jobEnergy(id) : null;
     const currency = leases[0]?.currency ?? (await this.market.center()).currency;
     const m = (amountMicros: number, c = currency): Money => ({ amountMicros, currency: c });
     return {
@@ -418,6 +430,7 @@ export class JobService {
           charged: m(l.charged_micros, l.currency),
         })),
       },
+      energy: energy === null ? null : (({ jobId: _jobId, ...rest }) => rest)(energy),
     };
   }
 

@@ -22,7 +22,7 @@ export class MetricsService {
 
   async collect(p: Principal): Promise<MetricFamily[]> {
     requireOperator(p);
-    const [devices, latest, queue, jobs, revenue, nodes] = await Promise.all([
+    const [devices, latest, queue, jobs, revenue, nodes, idleJobs] = await Promise.all([
       this.db
         .selectFrom('devices as d')
         .innerJoin('nodes as n', 'n.id', 'd.node_id')
@@ -38,6 +38,14 @@ export class MetricsService {
         .groupBy(['account', 'currency'])
         .execute(),
       this.db.selectFrom('nodes').select(['status', 'power_state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['status', 'power_state']).execute(),
+      // Flagged by the idle detector in their current run (a flag from before a requeue does not count).
+      this.db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '=', 'running')
+        .where('idle_since', 'is not', null)
+        .where((eb) => eb('idle_since', '>=', eb.ref('started_at')))
+        .executeTakeFirst(),
     ]);
     const byId = new Map(devices.map((d) => [d.id, d]));
     const gpuLabels = (d: (typeof devices)[number]) => ({ gpu: d.idx, UUID: d.uuid, modelName: d.model, Hostname: d.hostname, node: d.node });
@@ -70,6 +78,7 @@ export class MetricsService {
       { name: 'unidle_gpus_idle', help: 'Devices per model with nothing allocated.', type: 'gauge', samples: [...idle].map(([model, m]) => ({ labels: { model }, value: m.idle })) },
       { name: 'unidle_queue_depth', help: 'Jobs waiting to be placed, per tier.', type: 'gauge', samples: queue.map((q) => ({ labels: { tier: q.tier }, value: Number(q.n) })) },
       { name: 'unidle_jobs_active', help: 'Jobs holding capacity, by state.', type: 'gauge', samples: jobs.map((j) => ({ labels: { state: j.state }, value: Number(j.n) })) },
+      { name: 'unidle_jobs_allocated_idle', help: 'Running jobs holding GPUs at near-zero utilization for the configured time (allocated but idle).', type: 'gauge', samples: [{ labels: {}, value: Number(idleJobs?.n ?? 0) }] },
       { name: 'unidle_nodes', help: 'Nodes by status and power state.', type: 'gauge', samples: nodes.map((n) => ({ labels: { status: n.status, power_state: n.power_state }, value: Number(n.n) })) },
       {
         name: 'unidle_revenue_micros_total',

@@ -24,6 +24,12 @@ export interface ServerConfig {
   logLevel: string;
   /** The built-in accelerator catalog extended by the operator's file (UNIDLE_CATALOG), if any. */
   catalog: readonly GpuModel[] | undefined;
+  /** Allocated-but-idle detection (src/control/idle-detector.ts): a sample at or below this % is idle. */
+  idleThresholdPct: number;
+  /** How long a job must hold its GPUs idle before it is flagged. */
+  idleMinutes: number;
+  /** Tell idle spot jobs to leave (with the center's spot grace); off unless asked for. */
+  reclaimIdleSpot: boolean;
 }
 
 /**
@@ -61,6 +67,21 @@ function intFrom(name: string, raw: string | undefined, fallback: number, min = 
   return n;
 }
 
+function boolFrom(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+function percentFrom(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 100) throw new ConfigError(`${name} must be a utilization percentage from 0 to below 100, e.g. 5 (got "${raw}")`);
+  return n;
+}
+
 export interface ConfigInput {
   port?: string;
   host?: string;
@@ -94,5 +115,8 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
     maxLogBytesPerStream: intFrom('UNIDLE_MAX_LOG_BYTES', env.UNIDLE_MAX_LOG_BYTES, 64 * 1024 * 1024, 1024),
     logLevel: flags.logLevel ?? env.UNIDLE_LOG_LEVEL ?? 'info',
     catalog: env.UNIDLE_CATALOG ? loadCatalogFile(env.UNIDLE_CATALOG) : undefined,
+    idleThresholdPct: percentFrom('UNIDLE_IDLE_THRESHOLD_PCT', env.UNIDLE_IDLE_THRESHOLD_PCT, 5),
+    idleMinutes: intFrom('UNIDLE_IDLE_MINUTES', env.UNIDLE_IDLE_MINUTES, 30, 1),
+    reclaimIdleSpot: boolFrom('UNIDLE_RECLAIM_IDLE_SPOT', env.UNIDLE_RECLAIM_IDLE_SPOT, false),
   };
 }

@@ -36,6 +36,7 @@ export function controlOptions(config: ServerConfig): ControlPlaneOptions {
     scheduleIntervalMs: config.scheduleIntervalMs,
     meteringIntervalMs: config.meteringIntervalMs,
     monitorIntervalMs: config.monitorIntervalMs,
+    idle: { thresholdPct: config.idleThresholdPct, idleForMs: config.idleMinutes * 60_000, reclaimSpot: config.reclaimIdleSpot },
   };
 }
 

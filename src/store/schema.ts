@@ -154,6 +154,13 @@ export interface JobsTable {
   preempt_kind: string | null;
   preempt_reason: string | null;
   preemptions: number;
+  /**
+   * Allocated-but-idle detection (src/control/idle-detector.ts): start of the current idle episode
+   * (null: not idle) and when it was flagged. Optional so rows written without them (a new job) need
+   * not name them; reads get null (or undefined from a row built in code).
+   */
+  idle_since: number | null;
+  idle_flagged_at: number | null;
 }
 
 export interface AllocationsTable {

@@ -85,7 +85,10 @@ export function describeInvoice(inv: Invoice): string {
       ['Total', moneyText(inv.total)],
     ]),
   );
-  if (!inv.energy.included) lines.push('', inv.energy.note);
+  const e = inv.energy;
+  const co2 = e.co2Grams >= 1000 ? `${(e.co2Grams / 1000).toFixed(3)} kg` : `${e.co2Grams.toFixed(3)} g`;
+  lines.push('', `Energy (not charged): ${e.kWh.toFixed(6)} kWh, ${co2} CO₂, ${moneyText(e.cost)} at PUE ${(e.pueMilli / 1000).toFixed(2)}`);
+  lines.push(`  ${e.note}`);
   return lines.join('\n');
 }
 

@@ -103,7 +103,16 @@ function describeJob(job: JobDetail): string {
         ),
       ),
     );
+  if (job.energy) lines.push('', `Energy: ${energyText(job.energy)}`);
   return lines.join('\n');
+}
+
+/** `0.123456 kWh, 85.160 g CO₂, ¥0.10 at PUE 1.30 (raw telemetry, 99.8% measured; informational, …)`. */
+function energyText(e: NonNullable<JobDetail['energy']>): string {
+  if (e.source === 'none') return 'no telemetry for this job (no energy measured)';
+  const co2 = e.co2Grams >= 1000 ? `${(e.co2Grams / 1000).toFixed(3)} kg` : `${e.co2Grams.toFixed(3)} g`;
+  const measured = e.measuredShare < 1 ? `, ${(e.measuredShare * 100).toFixed(1)}% measured` : '';
+  return `${e.kWh.toFixed(6)} kWh, ${co2} CO₂, ${moneyText(e.cost)} at PUE ${(e.pueMilli / 1000).toFixed(2)} (${e.source === '1m' ? 'one-minute' : 'raw'} telemetry${measured}; informational, included in the price)`;
 }
 
 function tierText(job: JobDetail): string {
