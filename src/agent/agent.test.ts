@@ -4,13 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TelemetryFormatError, type TelemetrySource } from '../energy/telemetry/sample.js';
 import { startAgent, type AgentHandle, type AgentLogger } from './agent.js';
 import type { FinishedReport, JobAssignment, LogChunk, RegisterRequest, StartedReport, StopOrder } from './protocol.js';
 
 const TOKEN = 'agent-token-test';
 
 interface Event {
-  kind: 'register' | 'heartbeat' | 'started' | 'logs' | 'finished';
+  kind: 'register' | 'heartbeat' | 'started' | 'logs' | 'finished' | 'telemetry';
   jobId?: string;
   body: unknown;
 }
@@ -78,6 +79,10 @@ class FakeServer {
       const start = this.toStart.splice(0);
       return send(200, { at: Date.now(), start, stop: this.toStop.splice(0) });
     }
+    if (url === '/v1/agent/telemetry') {
+      this.events.push({ kind: 'telemetry', body });
+      return send(200, { accepted: (body.samples as unknown[]).length, duplicates: 0 });
+    }
     const m = /^\/v1\/agent\/jobs\/([^/]+)\/(started|logs|finished)$/.exec(url);
     if (!m) return send(404, { code: 'not_found', detail: 'no route' });
     const jobId = decodeURIComponent(m[1]!);
@@ -110,7 +115,7 @@ let server: FakeServer;
 let stateDir: string;
 const agents: AgentHandle[] = [];
 
-async function agent(extra: { logger?: AgentLogger } = {}): Promise<AgentHandle> {
+async function agent(extra: { logger?: AgentLogger; telemetrySource?: TelemetrySource; telemetryIntervalMs?: number } = {}): Promise<AgentHandle> {
   const a = await startAgent({
     serverUrl: server.url,
     token: TOKEN,
@@ -121,6 +126,8 @@ async function agent(extra: { logger?: AgentLogger } = {}): Promise<AgentHandle>
     maxBackoffMs: 100,
     pollIntervalMs: 50,
     logger: extra.logger ?? quiet,
+    telemetrySource: extra.telemetrySource,
+    telemetryIntervalMs: extra.telemetryIntervalMs ?? 0,
   });
   agents.push(a);
   return a;
@@ -234,6 +241,32 @@ describe('agent against a fake control plane', () => {
     const out = server.log('job_n', 'stdout');
     expect(out).toContain('the budget of team-a is spent');
     expect(JSON.parse(out.slice('ready\n'.length))).toEqual({ ...notice, graceMs: 500 });
+  });
+
+  it('sends device telemetry, and a tool printing garbage is logged once while the agent carries on', async () => {
+    let calls = 0;
+    const source: TelemetrySource = {
+      name: 'nvidia-smi',
+      async sample(now) {
+        calls++;
+        if (calls <= 3) throw new TelemetryFormatError('nvidia-smi', '"garbage" is not a number of watts', { line: 1, field: 'power.draw' });
+        return [0, 1].map((deviceIndex) => ({ at: now, deviceIndex, uuid: null, utilizationPct: 0, memoryUsedMib: 0, powerMilliwatts: 69_900, energyMillijoules: null, temperatureC: 30, smClockMhz: 345, pstate: 'P8' }));
+      },
+    };
+    const warnings: string[] = [];
+    const logger: AgentLogger = { ...quiet, warn: (obj: object, msg?: string) => void warnings.push(`${msg} ${JSON.stringify(obj)}`) };
+    await agent({ telemetrySource: source, telemetryIntervalMs: 10, logger });
+    await until(() => server.of('telemetry').length >= 2);
+    // The garbage did not stop heartbeats or telemetry; it was reported once, naming the line and field.
+    expect(server.of('heartbeat').length).toBeGreaterThan(3);
+    expect(warnings.filter((w) => w.includes('could not read device telemetry'))).toHaveLength(1);
+    expect(warnings.join('\n')).toMatch(/line 1, field power\.draw/);
+    const sent = server.of('telemetry')[0]!.body as { nodeId: string; samples: Array<{ deviceIndex: number; powerMilliwatts: number }> };
+    expect(sent.nodeId).toBe('node_1');
+    expect(sent.samples.map((x) => [x.deviceIndex, x.powerMilliwatts])).toEqual([
+      [0, 69_900],
+      [1, 69_900],
+    ]);
   });
 
   it('stop({ killJobs: true }) kills running jobs and reports their end', async () => {
