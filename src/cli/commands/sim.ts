@@ -21,6 +21,7 @@ import { readOpenbNodeList, readOpenbPodList, TraceFormatError, type OpenbNode, 
 import { examples, type CliContext } from '../context.js';
 import { formatDurationMs, formatNumber, renderTable } from '../format.js';
 import { UsageError, writeLine, type CliIo } from '../io.js';
+import { registerSimEnergyCommand } from './sim-energy.js';
 
 const DEFAULT_POLICIES = 'fgd,unidle';
 const DEFAULT_SEEDS = '42-51';
@@ -282,4 +283,6 @@ export function registerSimCommands(program: Command, ctx: CliContext): void {
       writeLine(io.stdout, experimentTable(experiment));
       for (const line of experimentFooter(experiment, flags.pods)) writeLine(io.stdout, line);
     });
+
+  registerSimEnergyCommand(sim, io);
 }

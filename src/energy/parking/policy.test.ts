@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { alwaysOnPolicy, checkDecision, createParkingPolicy, idleTimerPolicy, unidleParkingPolicy, type ParkingInput, type ParkingNodeView } from './policy.js';
+import { simulatedPowerDriver } from './power-driver.js';
+
+const MIN = 60_000;
+
+function node(id: string, over: Partial<ParkingNodeView> = {}): ParkingNodeView {
+  return { id, state: 'on', sinceMs: 0, empty: true, emptySinceMs: 0, gpus: 8, freeGpus: 8, ...over };
+}
+function busy(id: string): ParkingNodeView {
+  return node(id, { empty: false, emptySinceMs: null, freeGpus: 0 });
+}
+
+describe('parking policies', () => {
+  it('always-on never parks', () => {
+    const input: ParkingInput = { nowMs: 10 * 24 * 60 * MIN, nodes: [node('a'), node('b')], queuedGpus: 0, busyGpus: 0 };
+    expect(alwaysOnPolicy().decide(input)).toEqual({ park: [], wake: [] });
+  });
+
+  it('never parks a node with work or a veto, whatever the policy', () => {
+    const nodes = [busy('a'), node('b', { veto: true }), busy('c')];
+    for (const name of ['always-on', 'idle-timer', 'unidle']) {
+      const p = createParkingPolicy(name, { unidle: { marginGpus: 0, minEmptyMs: 0 } });
+      const input: ParkingInput = { nowMs: 100 * MIN, nodes, queuedGpus: 0, busyGpus: 16 };
+      const d = p.decide(input);
+      expect(d.park).toEqual([]);
+      checkDecision(input, d);
+    }
+    expect(() => checkDecision({ nowMs: 0, nodes, queuedGpus: 0, busyGpus: 16 }, { park: ['a'], wake: [] })).toThrow(/with work/);
+  });
+
+  it('idle-timer parks after T empty minutes and wakes on queued demand', () => {
+    const p = idleTimerPolicy({ idleMs: 30 * MIN });
+    const nodes = [node('a', { emptySinceMs: 0 }), node('b', { emptySinceMs: 10 * MIN }), busy('c')];
+    expect(p.decide({ nowMs: 29 * MIN, nodes, queuedGpus: 0, busyGpus: 8 }).park).toEqual([]);
+    expect(p.decide({ nowMs: 30 * MIN, nodes, queuedGpus: 0, busyGpus: 8 }).park).toEqual(['a']);
+    expect(p.decide({ nowMs: 40 * MIN, nodes, queuedGpus: 0, busyGpus: 8 }).park).toEqual(['a', 'b']);
+    const parked = [node('a', { state: 'parked', sinceMs: 0, freeGpus: 0 }), node('b', { state: 'parked', sinceMs: 5, freeGpus: 0 }), busy('c')];
+    expect(p.decide({ nowMs: 50 * MIN, nodes: parked, queuedGpus: 12, busyGpus: 8 }).wake).toEqual(['a', 'b']);
+    expect(p.decide({ nowMs: 50 * MIN, nodes: parked, queuedGpus: 4, busyGpus: 8 }).wake).toEqual(['a']);
+    // Already waking covers the queue.
+    const waking = [node('a', { state: 'waking', freeGpus: 0 }), parked[1]!, parked[2]!];
+    expect(p.decide({ nowMs: 50 * MIN, nodes: waking, queuedGpus: 8, busyGpus: 8 }).wake).toEqual([]);
+  });
+
+  it('unidle keeps the warm reserve from the forecast upper bound', () => {
+    const p = unidleParkingPolicy({ marginGpus: 8, minEmptyMs: 0, maxCyclesPerDay: 10 });
+    const nodes = [busy('a'), node('b'), node('c'), node('d'), node('e')];
+    // Busy 8, forecast up to 24: reserve = 16 + 8 = 24 GPUs, 32 free → one node parks.
+    const d = p.decide({ nowMs: MIN, nodes, queuedGpus: 0, busyGpus: 8, forecastUpperGpus: 24 });
+    expect(d.park).toHaveLength(1);
+    // Forecast rise to 40: reserve 40 > 32 available with one parked... wake one.
+    const after = nodes.map((n) => (n.id === d.park[0] ? node(n.id, { state: 'parked', sinceMs: MIN, freeGpus: 0 }) : n));
+    const w = p.decide({ nowMs: 2 * MIN, nodes: after, queuedGpus: 0, busyGpus: 8, forecastUpperGpus: 40 });
+    expect(w.wake).toEqual(d.park);
+    expect(w.park).toEqual([]);
+    // Never goes below the reserve.
+    for (const upper of [8, 16, 24, 32, 40]) {
+      const q = unidleParkingPolicy({ marginGpus: 8, minEmptyMs: 0, maxCyclesPerDay: 10 });
+      const r = q.decide({ nowMs: MIN, nodes, queuedGpus: 0, busyGpus: 8, forecastUpperGpus: upper });
+      expect(32 - 8 * r.park.length).toBeGreaterThanOrEqual(Math.min(32, upper - 8 + 8));
+      if (upper - 8 + 8 > 32) expect(r.park).toEqual([]);
+    }
+  });
+
+  it('unidle wakes for queued work even when scattered GPUs are free, and keeps whole empty nodes', () => {
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 10, minEmptyNodes: 1 });
+    const half = (id: string) => node(id, { empty: false, emptySinceMs: null, freeGpus: 4 });
+    const parked = node('p', { state: 'parked', sinceMs: 0, freeGpus: 0 });
+    // 8 GPUs free in two halves, an 8-GPU job queued: wake.
+    expect(p.decide({ nowMs: MIN, nodes: [half('a'), half('b'), parked], queuedGpus: 8, busyGpus: 8 }).wake).toEqual(['p']);
+    // No queue, but no whole empty node awake: wake one to keep it warm.
+    expect(p.decide({ nowMs: MIN, nodes: [half('a'), half('b'), parked], queuedGpus: 0, busyGpus: 8 }).wake).toEqual(['p']);
+    // Two empty nodes: one parks, one stays.
+    expect(p.decide({ nowMs: MIN, nodes: [half('a'), node('c'), node('d')], queuedGpus: 0, busyGpus: 4 }).park).toHaveLength(1);
+  });
+
+  it('unidle waits for the minimum empty time', () => {
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 20 * MIN, maxCyclesPerDay: 10 });
+    const nodes = [node('a', { emptySinceMs: 5 * MIN })];
+    expect(p.decide({ nowMs: 24 * MIN, nodes, queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
+    expect(p.decide({ nowMs: 25 * MIN, nodes, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
+  });
+
+  it('hysteresis bounds parks per node per rolling day', () => {
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2 });
+    let parks = 0;
+    // The node comes back empty every 10 minutes for two days; it may park at most 2 times per 24 h.
+    for (let t = 0; t < 2 * 24 * 60; t += 10) {
+      const d = p.decide({ nowMs: t * MIN, nodes: [node('a', { emptySinceMs: t * MIN })], queuedGpus: 0, busyGpus: 0 });
+      parks += d.park.length;
+    }
+    expect(parks).toBe(4);
+  });
+
+  it('simulated driver wakes after wakeMs', () => {
+    const d = simulatedPowerDriver({ wakeMs: 10 * MIN });
+    d.park('a', 0);
+    expect(d.state('a', 1).state).toBe('parked');
+    d.wake('a', 5 * MIN);
+    expect(d.state('a', 14 * MIN).state).toBe('waking');
+    expect(d.state('a', 15 * MIN)).toEqual({ state: 'on', sinceMs: 15 * MIN });
+    expect(() => d.wake('a', 16 * MIN)).toThrow(/it is on/);
+  });
+});

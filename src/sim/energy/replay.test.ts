@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { alwaysOnPolicy, idleTimerPolicy, unidleParkingPolicy } from '../../energy/parking/policy.js';
+import { replayEnergy, type ReplayOptions } from './replay.js';
+import type { SyntheticJob } from './venus-jobs.js';
+
+const MIN = 60_000;
+
+/** A day of demand: a daytime wave of 1-8 GPU jobs on 8 nodes x 4 GPUs. */
+function dayJobs(): SyntheticJob[] {
+  const jobs: SyntheticJob[] = [];
+  for (let t = 0; t < 3 * 1440; t += 7) {
+    const hour = (t / 60) % 24;
+    if (hour >= 9 && hour < 18) jobs.push({ arrivalMin: t, gpus: 1 + (t % 4), durationMin: 30 + (t % 90) });
+  }
+  return jobs;
+}
+
+const base = (over: Partial<ReplayOptions> = {}): ReplayOptions => ({
+  jobs: dayJobs(),
+  nodes: 8,
+  gpusPerNode: 4,
+  horizonMin: 3 * 1440,
+  wakeMin: 10,
+  parking: alwaysOnPolicy(),
+  idleMilliwatts: 80_000,
+  busyMilliwatts: 700_000,
+  pue: 1.3,
+  ...over,
+});
+
+describe('energy replay', () => {
+  it('always-on energy is exactly all-idle plus busy', () => {
+    const r = replayEnergy(base());
+    const gpuMin = 8 * 4 * 3 * 1440;
+    const expected = ((gpuMin - r.busyGpuMinutes) * 80_000 + r.busyGpuMinutes * 700_000) * 1.3 / 6e7;
+    expect(r.energyKWh).toBeCloseTo(expected, 9);
+    expect(r.idleEnergySavedPct).toBeCloseTo(0, 9);
+    expect(r.powerCyclesPerNodeDay).toBe(0);
+    expect(r.busyGpuMinutes).toBeGreaterThan(0);
+  });
+
+  it('parking saves idle energy and counts the delay of waking', () => {
+    const on = replayEnergy(base());
+    const timer = replayEnergy(base({ parking: idleTimerPolicy({ idleMs: 30 * MIN }) }));
+    expect(timer.energyKWh).toBeLessThan(on.energyKWh);
+    expect(timer.idleEnergySavedPct).toBeGreaterThan(30);
+    expect(timer.parks).toBeGreaterThan(0);
+    // Overnight all nodes park, so the first morning jobs wait for a wake.
+    expect(timer.delayedDemandPct).toBeGreaterThan(on.delayedDemandPct);
+    expect(timer.meanDelayMin).toBeGreaterThan(0);
+    const unidle = replayEnergy(base({ parking: unidleParkingPolicy({ marginGpus: 4, minEmptyMs: 10 * MIN, maxCyclesPerDay: 2 }) }));
+    expect(unidle.idleEnergySavedPct).toBeGreaterThan(20);
+    expect(unidle.powerCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    // With a margin the warm reserve absorbs the morning: less delay than the timer.
+    expect(unidle.delayedDemandPct).toBeLessThan(timer.delayedDemandPct);
+  });
+
+  it('never leaves a node parked while it holds work, and places whole-node pieces', () => {
+    const jobs: SyntheticJob[] = [
+      { arrivalMin: 0, gpus: 10, durationMin: 60 },
+      { arrivalMin: 100, gpus: 4, durationMin: 10 },
+    ];
+    const r = replayEnergy(base({ jobs, horizonMin: 300, parking: idleTimerPolicy({ idleMs: 5 * MIN }) }));
+    expect(r.busyGpuMinutes).toBe(10 * 60 + 4 * 10);
+    expect(r.jobs).toBe(2);
+    // The second job arrives when everything is parked: it waits the wake latency.
+    expect(r.delayedJobs).toBe(1);
+    expect(r.meanDelayMin).toBeCloseTo(10 / 2, 9);
+  });
+});
