@@ -74,6 +74,7 @@ describe('unidle sim energy', () => {
       expect(r.stderr).toMatch(pattern);
     };
     await bad(['--nodes', 'x'], /--nodes must be a whole number/);
+    await bad(['--max-cycles', '0'], /--max-cycles must be a whole number from 1/);
     await bad(['--wake-minutes', '-1'], /--wake-minutes must be a whole number/);
     await bad(['--policies', 'always-on,magic'], /unknown parking policy "magic".*known: always-on, idle-timer, unidle/);
     await bad(['--week', '9', '--out', join(dir, 'w')], /--week 9: the trace has 3 whole weeks/);

@@ -24,6 +24,7 @@ export interface SimEnergyFlags {
   week: string;
   gpuModel: string;
   idleMinutes: string;
+  maxCycles: string;
   json?: boolean;
   out?: string;
 }
@@ -175,6 +176,7 @@ export function registerSimEnergyCommand(sim: Command, io: CliIo): void {
     .option('--week <n>', 'week of the trace (0-based) for the SVG chart written with --out', '8')
     .option('--gpu-model <id>', 'catalog GPU model whose idle and busy power are used', 'H100')
     .option('--idle-minutes <n>', "idle-timer's T (Slurm SuspendTime), minutes", '30')
+    .option('--max-cycles <n>', "unidle's hysteresis: most times a node may be parked in any 24 h", '2')
     .option('--json', 'print one JSON object instead of the table')
     .option('--out <dir>', 'also write energy.json and awake-vs-demand.svg there')
     .addHelpText(
@@ -191,6 +193,7 @@ export function registerSimEnergyCommand(sim: Command, io: CliIo): void {
       const seed = intFlag('--seed', flags.seed, 0, Number.MAX_SAFE_INTEGER, 'e.g. 1');
       const week = intFlag('--week', flags.week, 0, 1000, 'e.g. 8');
       const idleTimerMin = intFlag('--idle-minutes', flags.idleMinutes, 0, 7 * 24 * 60, 'e.g. 30');
+      const maxCyclesPerDay = intFlag('--max-cycles', flags.maxCycles, 1, 96, 'e.g. 2');
       const policies = parseEnergyPolicies(flags.policies);
       if (!knownModelIds().includes(flags.gpuModel)) throw new UsageError(`--gpu-model: unknown model "${flags.gpuModel}"; known: ${knownModelIds().join(', ')}`);
       const { demand, runtimes } = readInputs(flags);
@@ -210,7 +213,7 @@ export function registerSimEnergyCommand(sim: Command, io: CliIo): void {
       const bar = progress(io, policies.length);
       let e: EnergyExperiment;
       try {
-        e = runEnergyExperiment({ demand, runtimesS: runtimes, nodes, gpusPerNode, wakeMin, policies, seed, gpuModel: flags.gpuModel, idleTimerMin, onRunStart: bar.onRunStart, onProgress: bar.onProgress });
+        e = runEnergyExperiment({ demand, runtimesS: runtimes, nodes, gpusPerNode, wakeMin, policies, seed, gpuModel: flags.gpuModel, idleTimerMin, maxCyclesPerDay, onRunStart: bar.onRunStart, onProgress: bar.onProgress });
       } finally {
         bar.stop();
       }

@@ -24,6 +24,8 @@ export interface EnergyExperimentOptions {
   pue?: number;
   idleTimerMin?: number;
   marginGpus?: number;
+  /** The unidle policy's hysteresis: most parks per node in any 24 h (default 2). */
+  maxCyclesPerDay?: number;
   onRunStart?: (policy: string, index: number) => void;
   onProgress?: (index: number, done: number, total: number) => void;
 }
@@ -69,7 +71,11 @@ export function runEnergyExperiment(o: EnergyExperimentOptions): EnergyExperimen
   );
   const pue = o.pue ?? 1.3;
   const idleTimerMin = o.idleTimerMin ?? DEFAULT_IDLE_TIMER.idleMs / 60_000;
-  const unidle = { ...DEFAULT_UNIDLE_PARKING, ...(o.marginGpus !== undefined ? { marginGpus: o.marginGpus } : {}) };
+  const unidle = {
+    ...DEFAULT_UNIDLE_PARKING,
+    ...(o.marginGpus !== undefined ? { marginGpus: o.marginGpus } : {}),
+    ...(o.maxCyclesPerDay !== undefined ? { maxCyclesPerDay: o.maxCyclesPerDay } : {}),
+  };
   const runs: ReplayResult[] = [];
   const policies: EnergyPolicyResult[] = [];
   o.policies.forEach((name, index) => {
