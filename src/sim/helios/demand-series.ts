@@ -28,7 +28,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnidleError } from '../../domain/errors.js';
-import { TraceFormatError } from '../openb/trace-reader.js';
+import { readCsvTable as readTable, TraceFormatError, type CsvRow } from '../csv-table.js';
 
 export { TraceFormatError };
 
@@ -227,10 +227,10 @@ export function parseHeliosThroughput(text: string, source: string): HeliosThrou
       }
     }
     out.timestampsMs.push(ms);
-    out.startGpuJob.push(row.count('start_gpu_job'));
-    out.startGpuNum.push(row.count('start_gpu_num'));
-    out.endGpuJob.push(row.count('end_gpu_job'));
-    out.endGpuNum.push(row.count('end_gpu_num'));
+    out.startGpuJob.push(count(row, 'start_gpu_job'));
+    out.startGpuNum.push(count(row, 'start_gpu_num'));
+    out.endGpuJob.push(count(row, 'end_gpu_job'));
+    out.endGpuNum.push(count(row, 'end_gpu_num'));
     previousLine = row.line;
   }
   if (out.timestampsMs.length < 2) throw new TraceFormatError(source, 1, null, 'needs at least two rows to know the bucket length');
@@ -244,13 +244,13 @@ export function parseHeliosSummary(text: string, source: string, cluster: string
   if (row === undefined) {
     throw new TraceFormatError(source, 1, 'id', `no row for cluster "${cluster}" (rows: ${table.rows.map((r) => r.cell('id')).join(', ')})`);
   }
-  const gpus = row.number('gpu_num');
+  const gpus = number(row, 'gpu_num');
   if (!Number.isInteger(gpus) || gpus < 1) throw row.error('gpu_num', `must be a positive whole number of GPUs, got "${row.cell('gpu_num')}"`);
-  const optional = (column: string): number => (table.has(column) ? row.number(column) : Number.NaN);
+  const optional = (column: string): number => (table.has(column) ? number(row, column) : Number.NaN);
   return {
     cluster,
     gpus,
-    gpuSeconds: row.number('complete_gpu_time') + row.number('cancel_gpu_time') + row.number('fail_gpu_time'),
+    gpuSeconds: number(row, 'complete_gpu_time') + number(row, 'cancel_gpu_time') + number(row, 'fail_gpu_time'),
     gpuJobs: optional('gpu_job_num'),
     meanGpusPerJob: optional('avg_gpu_num'),
     medianGpusPerJob: optional('med_gpu_num'),
@@ -280,64 +280,19 @@ function readTraceFile(path: string): string {
   }
 }
 
-interface Row {
-  readonly line: number;
-  error(column: string | null, detail: string): TraceFormatError;
-  /** The trimmed text of a cell. */
-  cell(column: string): string;
-  /** A whole number >= 0. */
-  count(column: string): number;
-  /** A finite number >= 0 (decimals and exponents allowed: `6373315670.0`). */
-  number(column: string): number;
+/** A whole number >= 0 (the trace's counts). */
+function count(row: CsvRow, column: string): number {
+  const value = row.cell(column);
+  if (!/^\d+$/.test(value)) throw row.error(column, `expected a whole number >= 0, got "${value}"`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw row.error(column, `number too large: "${value}"`);
+  return n;
 }
 
-interface Table {
-  has(column: string): boolean;
-  rows: Row[];
-}
-
-/** Plain comma-separated text with a header; BOM, CRLF and blank lines tolerated; no quoting (none in these files). */
-function readTable(text: string, source: string, required: readonly string[]): Table {
-  const fail = (line: number, column: string | null, detail: string) => new TraceFormatError(source, line, column, detail);
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  const headerIndex = lines.findIndex((l) => l.trim() !== '');
-  if (headerIndex < 0) throw fail(1, null, 'empty file: expected a header line and at least one row');
-  const header = lines[headerIndex]!.replace(/\r$/, '').split(',').map((h) => h.trim());
-  const indexOf = new Map<string, number>();
-  header.forEach((name, i) => {
-    if (name !== '' && !indexOf.has(name)) indexOf.set(name, i);
-  });
-  const missing = required.filter((c) => !indexOf.has(c));
-  if (missing.length > 0) throw fail(headerIndex + 1, missing.join(','), `required but missing from the header (which has: ${header.join(',')})`);
-
-  const rows: Row[] = [];
-  for (let i = headerIndex + 1; i < lines.length; i++) {
-    const raw = lines[i]!.replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    const line = i + 1;
-    const fields = raw.split(',');
-    if (fields.length !== header.length) throw fail(line, null, `expected ${header.length} fields as in the header, got ${fields.length}`);
-    const error = (column: string | null, detail: string) => fail(line, column, detail);
-    const cell = (column: string) => fields[indexOf.get(column)!]!.trim();
-    rows.push({
-      line,
-      error,
-      cell,
-      count(column) {
-        const value = cell(column);
-        if (!/^\d+$/.test(value)) throw error(column, `expected a whole number >= 0, got "${value}"`);
-        const n = Number(value);
-        if (!Number.isSafeInteger(n)) throw error(column, `number too large: "${value}"`);
-        return n;
-      },
-      number(column) {
-        const value = cell(column);
-        const n = value === '' ? Number.NaN : Number(value);
-        if (!Number.isFinite(n) || n < 0) throw error(column, `expected a number >= 0, got "${value}"`);
-        return n;
-      },
-    });
-  }
-  if (rows.length === 0) throw fail(headerIndex + 1, null, 'no rows after the header');
-  return { has: (c) => indexOf.has(c), rows };
+/** A finite number >= 0 (decimals and exponents allowed: `6373315670.0`). */
+function number(row: CsvRow, column: string): number {
+  const value = row.cell(column);
+  const n = value === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n) || n < 0) throw row.error(column, `expected a number >= 0, got "${value}"`);
+  return n;
 }
