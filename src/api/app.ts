@@ -64,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler());
   app.decorateRequest('principal', null);
 
-  for (const schema of [S.Problem, S.Job, S.JobDetail, S.JobPage, S.LogPage, S.Device, S.Node, S.Center, S.Tenant, S.Member, S.ApiKey, S.CreatedApiKey, S.Me, S.AuditEvent, S.UsageReport, S.JobSubmission]) {
+  for (const schema of [S.Problem, S.Job, S.JobDetail, S.JobPage, S.LogPage, S.Device, S.Node, S.ParkingStatus, S.Center, S.Tenant, S.Member, S.ApiKey, S.CreatedApiKey, S.Me, S.AuditEvent, S.UsageReport, S.JobSubmission]) {
     app.addSchema(schema);
   }
 

@@ -209,7 +209,12 @@ export const Node = Type.Object(
     cordoned: Type.Boolean(),
     draining: Type.Boolean(),
     cordonReason: Nullable(Type.String()),
-    powerState: Type.String(),
+    powerState: Type.Union([Type.Literal('on'), Type.Literal('parking'), Type.Literal('parked'), Type.Literal('waking')], {
+      description: 'on: takes work; parking/parked/waking: powered down or on its way (docs/energy.md, node parking)',
+    }),
+    powerChangedAt: Nullable(EpochMs),
+    parkVeto: Type.Boolean({ description: 'the operator forbids parking this node' }),
+    parkVetoReason: Nullable(Type.String()),
     cpuMilli: Type.Integer(),
     memoryMib: Type.Integer(),
     allocatedCpuMilli: Type.Integer(),
@@ -222,6 +227,21 @@ export const Node = Type.Object(
     devices: Type.Array(Device),
   },
   { $id: 'Node' },
+);
+
+export const ParkingStatus = Type.Object(
+  {
+    policy: Type.Union([Type.Literal('off'), Type.Literal('idle-timer'), Type.Literal('unidle')]),
+    driver: Type.String(),
+    idleMs: Type.Integer(),
+    wakeTimeoutMs: Type.Integer(),
+    nodes: Type.Object({ on: Type.Integer(), parking: Type.Integer(), parked: Type.Integer(), waking: Type.Integer() }),
+    parkedGpus: Type.Integer(),
+    forecastUpperGpus: Nullable(Type.Integer({ description: "upper 95 % bound of busy GPUs over the next hour (unidle policy, after two weeks of history)" })),
+    lastTickAt: Nullable(EpochMs),
+    lastDecision: Nullable(Type.Object({ park: Type.Array(Type.String()), wake: Type.Array(Type.String()) })),
+  },
+  { $id: 'ParkingStatus' },
 );
 
 export const Center = Type.Object(

@@ -12,6 +12,7 @@ export type JobPage = Static<typeof S.JobPage>;
 export type LogPage = Static<typeof S.LogPage>;
 export type LogEntry = LogPage['entries'][number];
 export type Node = Static<typeof S.Node>;
+export type ParkingStatus = Static<typeof S.ParkingStatus>;
 export type Device = Static<typeof S.Device>;
 export type Center = Static<typeof S.Center>;
 export type Tenant = Static<typeof S.Tenant>;
@@ -204,6 +205,15 @@ export class ApiClient {
   }
   setNodeCordon(idOrName: string, action: 'cordon' | 'drain' | 'uncordon', reason?: string): Promise<Node> {
     return this.request('POST', `/v1/nodes/${encodeURIComponent(idOrName)}/${action}`, { body: reason ? { reason } : {} });
+  }
+  setNodePower(idOrName: string, action: 'park' | 'wake'): Promise<Node> {
+    return this.request('POST', `/v1/nodes/${encodeURIComponent(idOrName)}/${action}`, { body: {} });
+  }
+  setNodeParkVeto(idOrName: string, action: 'forbid-park' | 'allow-park', reason?: string): Promise<Node> {
+    return this.request('POST', `/v1/nodes/${encodeURIComponent(idOrName)}/${action}`, { body: reason ? { reason } : {} });
+  }
+  parkingStatus(): Promise<ParkingStatus> {
+    return this.request('GET', '/v1/parking');
   }
 
   // --- tenants, members, keys

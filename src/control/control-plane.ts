@@ -13,6 +13,8 @@ import { TelemetryService } from './telemetry-service.js';
 import { EnergyService } from './energy-service.js';
 import { MetricsService } from './metrics-service.js';
 import { IdleDetector, type IdleDetectorOptions } from './idle-detector.js';
+import { DEFAULT_PARKING, ParkingService, type ParkingOptions } from './parking-service.js';
+import { simulatedNodePowerDriver } from './power/node-power-driver.js';
 
 const TELEMETRY_ROLLUP_MS = 30_000;
 /** Allocated-but-idle detection looks at the last `idleForMs` of samples once a minute. */
@@ -39,6 +41,10 @@ export interface ControlPlaneOptions {
   monitorIntervalMs: number;
   /** Allocated-but-idle detection; defaults: 5 %, 30 min, no reclaim. */
   idle?: Partial<IdleDetectorOptions>;
+  /** Node parking; default: policy off, simulated driver with a 60 s wake. */
+  parking?: Partial<ParkingOptions>;
+  /** How often the parking policy runs; default 30 s. */
+  parkingIntervalMs?: number;
 }
 
 /**
@@ -70,6 +76,9 @@ export class ControlPlane {
   readonly scheduling: SchedulingCycle;
   readonly metering: Metering;
   readonly monitor: NodeMonitor;
+  readonly parking: ParkingService;
+  /** GPUs the last scheduling pass could not place for lack of capacity (parking wakes nodes for them). */
+  private shortGpus = 0;
 
   private timers: NodeJS.Timeout[] = [];
   private scheduleRunning = false;
@@ -105,6 +114,7 @@ export class ControlPlane {
     this.scheduling = new SchedulingCycle(db, clock, options.policy, this.market);
     this.metering = new Metering(db, clock, this.billing, store.dialect);
     this.monitor = new NodeMonitor(db, clock, options.monitor);
+    this.parking = new ParkingService(db, clock, store.dialect, this.inventory, { ...DEFAULT_PARKING, driver: simulatedNodePowerDriver({ wakeMs: 60_000 }), ...options.parking }, log);
     this.jobs.onQueueChanged = () => this.kick();
     this.agents.onCapacityFreed = () => this.kick();
     this.agents.onInventoryChanged = () => this.jobs.invalidateCapacity();
@@ -133,6 +143,14 @@ export class ControlPlane {
       this.guard('idle detection', async () => {
         const r = await this.idle.check();
         if (r.flagged > 0 || r.cleared > 0 || r.reclaimed > 0) this.log.info(r, 'allocated-but-idle jobs');
+        return r;
+      }),
+    );
+    this.every(this.options.parkingIntervalMs ?? 30_000, () =>
+      this.guard('node parking', async () => {
+        const r = await this.parking.tick({ shortGpus: this.shortGpus });
+        // Woken nodes take work as soon as they are up.
+        if (r.awake.length > 0) this.kick();
         return r;
       }),
     );
@@ -169,7 +187,8 @@ export class ControlPlane {
     try {
       do {
         this.scheduleAgain = false;
-        await this.guard('scheduler', () => this.scheduling.run());
+        const r = await this.guard('scheduler', () => this.scheduling.run());
+        if (r) this.shortGpus = r.shortGpus;
       } while (this.scheduleAgain && !this.stopped);
     } finally {
       this.scheduleRunning = false;

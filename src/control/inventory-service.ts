@@ -1,3 +1,4 @@
+import type { NodePowerState } from '../energy/parking/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Clock } from '../domain/clock.js';
@@ -37,7 +38,12 @@ export interface NodeInfo {
   cordoned: boolean;
   draining: boolean;
   cordonReason: string | null;
-  powerState: string;
+  powerState: NodePowerState;
+  /** When the power state last changed (null: never parked or woken). */
+  powerChangedAt: number | null;
+  /** The operator forbids parking this node. */
+  parkVeto: boolean;
+  parkVetoReason: string | null;
   cpuMilli: number;
   memoryMib: number;
   allocatedCpuMilli: number;
@@ -70,7 +76,10 @@ function toNode(row: NodesTable, devices: DevicesTable[]): NodeInfo {
     cordoned: row.cordoned === 1,
     draining: row.draining === 1,
     cordonReason: row.cordon_reason,
-    powerState: row.power_state,
+    powerState: row.power_state as NodePowerState,
+    powerChangedAt: row.power_changed_at,
+    parkVeto: row.park_veto === 1,
+    parkVetoReason: row.park_veto_reason,
     cpuMilli: row.cpu_milli,
     memoryMib: row.memory_mib,
     allocatedCpuMilli: row.allocated_cpu_milli,
@@ -220,6 +229,9 @@ export class InventoryService {
             draining: 0,
             cordon_reason: null,
             power_state: 'on',
+            power_changed_at: null,
+            park_veto: 0,
+            park_veto_reason: null,
             cpu_milli: req.cpuMilli,
             memory_mib: req.memoryMib,
             allocated_cpu_milli: 0,

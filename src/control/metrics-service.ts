@@ -26,7 +26,7 @@ export class MetricsService {
       this.db
         .selectFrom('devices as d')
         .innerJoin('nodes as n', 'n.id', 'd.node_id')
-        .select(['d.id', 'd.idx', 'd.uuid', 'd.model', 'd.allocated_milli', 'n.name as node', 'n.hostname'])
+        .select(['d.id', 'd.idx', 'd.uuid', 'd.model', 'd.allocated_milli', 'n.name as node', 'n.hostname', 'n.power_state'])
         .execute(),
       this.telemetry.latest(),
       this.db.selectFrom('jobs').select(['tier', (eb) => eb.fn.countAll<number>().as('n')]).where('state', '=', 'queued').groupBy('tier').execute(),
@@ -59,11 +59,13 @@ export class MetricsService {
         return d && v !== null ? [{ labels: gpuLabels(d), value: v }] : [];
       }),
     });
-    const idle = new Map<string, { total: number; idle: number }>();
+    const idle = new Map<string, { total: number; idle: number; parked: number }>();
     for (const d of devices) {
-      const m = idle.get(d.model) ?? { total: 0, idle: 0 };
+      const m = idle.get(d.model) ?? { total: 0, idle: 0, parked: 0 };
       m.total++;
-      if (d.allocated_milli === 0) m.idle++;
+      // A parked device draws (almost) nothing: it is counted apart from idle ones, which burn power.
+      if (d.power_state !== 'on') m.parked++;
+      else if (d.allocated_milli === 0) m.idle++;
       idle.set(d.model, m);
     }
     return [
@@ -75,7 +77,8 @@ export class MetricsService {
       fromSamples('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION', 'Total energy consumption since boot (in mJ).', (s) => s.energy_mj, 'counter'),
       { name: 'unidle_gpu_allocated_milli', help: 'Milli-GPU of the device allocated to jobs (1000 = all of it).', type: 'gauge', samples: devices.map((d) => ({ labels: gpuLabels(d), value: d.allocated_milli })) },
       { name: 'unidle_gpus', help: 'Devices per model.', type: 'gauge', samples: [...idle].map(([model, m]) => ({ labels: { model }, value: m.total })) },
-      { name: 'unidle_gpus_idle', help: 'Devices per model with nothing allocated.', type: 'gauge', samples: [...idle].map(([model, m]) => ({ labels: { model }, value: m.idle })) },
+      { name: 'unidle_gpus_idle', help: 'Devices per model on powered nodes with nothing allocated.', type: 'gauge', samples: [...idle].map(([model, m]) => ({ labels: { model }, value: m.idle })) },
+      { name: 'unidle_gpus_parked', help: 'Devices per model on nodes parked, parking or waking (powered down by the parking policy or an operator).', type: 'gauge', samples: [...idle].map(([model, m]) => ({ labels: { model }, value: m.parked })) },
       { name: 'unidle_queue_depth', help: 'Jobs waiting to be placed, per tier.', type: 'gauge', samples: queue.map((q) => ({ labels: { tier: q.tier }, value: Number(q.n) })) },
       { name: 'unidle_jobs_active', help: 'Jobs holding capacity, by state.', type: 'gauge', samples: jobs.map((j) => ({ labels: { state: j.state }, value: Number(j.n) })) },
       { name: 'unidle_jobs_allocated_idle', help: 'Running jobs holding GPUs at near-zero utilization for the configured time (allocated but idle).', type: 'gauge', samples: [{ labels: {}, value: Number(idleJobs?.n ?? 0) }] },

@@ -38,6 +38,8 @@ export class NodeMonitor {
         .selectAll()
         .where('status', '=', 'up')
         .where('executor', '=', 'agent')
+        // A parked node is silent by design; a waking one answers to the wake deadline instead.
+        .where('power_state', '=', 'on')
         .where((eb) => eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<', cutoff)]))
         .execute();
       for (const node of silent) {

@@ -22,6 +22,8 @@ export interface CycleResult {
   placed: number;
   conflicts: number;
   preempted: number;
+  /** GPUs of queued work that found no capacity this pass (what waking parked nodes could serve). */
+  shortGpus: number;
 }
 
 const COMMIT_CHUNK = 64;
@@ -87,7 +89,7 @@ export class SchedulingCycle {
       .where('state', 'in', ['scheduled', 'running'])
       .where((eb) => eb.or([eb('tier', '=', 'spot'), eb('preempt_requested_at', 'is not', null)]))
       .execute();
-    const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0, preempted: 0 };
+    const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0, preempted: 0, shortGpus: 0 };
     if (queued.length === 0 && active.length === 0) return result;
 
     const view = await this.market.view();
@@ -242,6 +244,7 @@ export class SchedulingCycle {
         const waiting = preemptFor(job, request, models);
         // Room is being made for it: its quota is spoken for until it starts.
         if (waiting) pick.reservation.usedMilli += milli;
+        if (!waiting) result.shortGpus += gpusOf(request);
         pending.set(job.id, waiting ?? `pending: ${describePending(engine.explain({ ...request, models }))}`);
         continue;
       }
@@ -262,7 +265,10 @@ export class SchedulingCycle {
       const waiting = preemptFor(job, request, reclaimable);
       if (waiting) pending.set(job.id, waiting);
       else if (direct.length === 0 && allowed.length > 0) pending.set(job.id, `pending: the free ${allowed.join('/')} capacity is reserved by other tenants; try another model or spot`);
-      else pending.set(job.id, `pending: ${describePending(engine.explain({ ...request, models: allowed }))}`);
+      else {
+        result.shortGpus += gpusOf(request);
+        pending.set(job.id, `pending: ${describePending(engine.explain({ ...request, models: allowed }))}`);
+      }
     }
 
     // 3: spot, one auction per model, cheapest floors first.
@@ -329,7 +335,10 @@ export class SchedulingCycle {
         if (d) {
           pending.delete(j.id);
           record(j, request, d, clearing.priceMicros, null);
-        } else pending.set(j.id, `pending: won ${model} spot capacity at ${money(view, clearing.priceMicros)}/GPU-h; ${describePending(engine.explain({ ...request, models: [model] }))}`);
+        } else {
+          result.shortGpus += gpusOf(request);
+          pending.set(j.id, `pending: won ${model} spot capacity at ${money(view, clearing.priceMicros)}/GPU-h; ${describePending(engine.explain({ ...request, models: [model] }))}`);
+        }
       }
     }
 
@@ -488,6 +497,8 @@ export class SchedulingCycle {
       }))
       .where('id', '=', placement.nodeId)
       .where('status', '=', 'up')
+      // A node the parking service has claimed takes nothing more (src/control/parking-service.ts).
+      .where('power_state', '=', 'on')
       .where((eb) => eb(eb('allocated_cpu_milli', '+', request.cpuMilli), '<=', eb.ref('cpu_milli')))
       .where((eb) => eb(eb('allocated_memory_mib', '+', request.memoryMib), '<=', eb.ref('memory_mib')))
       .executeTakeFirst();
@@ -502,6 +513,11 @@ export class SchedulingCycle {
       set: { node_id: placement.nodeId, scheduled_at: now, price_micros: d.priceMicros, reservation_id: d.reservationId },
     });
   }
+}
+
+/** Whole GPUs a request occupies at least (a share counts as one GPU to wake). */
+function gpusOf(request: PlacementRequest): number {
+  return Math.max(1, Math.ceil(shapeGpuMilli(request) / 1000));
 }
 
 export function requestOf(job: Pick<JobsTable, 'gpu_milli' | 'gpus' | 'models' | 'min_gpu_memory_mib' | 'cpu_milli' | 'memory_mib'>): PlacementRequest {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { extendCatalog, type GpuModel } from '../domain/gpu-catalog.js';
 import { isUnidleError } from '../domain/errors.js';
 import { DEFAULT_POLICY, policyNames } from '../scheduler/policy-registry.js';
+import { LIVE_PARKING_POLICIES, type LiveParkingPolicy } from '../control/parking-service.js';
 
 /** Everything `unidle serve`/`up` can be told, with where each value may come from. */
 export interface ServerConfig {
@@ -30,6 +31,22 @@ export interface ServerConfig {
   idleMinutes: number;
   /** Tell idle spot jobs to leave (with the center's spot grace); off unless asked for. */
   reclaimIdleSpot: boolean;
+  /** Node parking (docs/energy.md): off | idle-timer | unidle. */
+  parkingPolicy: LiveParkingPolicy;
+  /** idle-timer: park after this many idle minutes; unidle: the least idle time before parking. */
+  parkAfterMinutes: number;
+  parkingMarginGpus: number;
+  parkingMaxCyclesPerDay: number;
+  parkingIntervalMs: number;
+  /** A woken node not up within this long is marked down. */
+  wakeTimeoutMs: number;
+  /** simulated | command */
+  powerDriver: 'simulated' | 'command';
+  /** simulated driver: how long a wake takes. */
+  simulatedWakeMs: number;
+  powerParkCommand: string | undefined;
+  powerWakeCommand: string | undefined;
+  powerStatusCommand: string | undefined;
 }
 
 /**
@@ -98,6 +115,13 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
   if (!policyNames().includes(policy)) throw new ConfigError(`unknown placement policy "${policy}"; choose one of ${policyNames().join(', ')}`);
   const databaseUrl = flags.databaseUrl ?? env.DATABASE_URL ?? undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite');
+  const parkingPolicy = (env.UNIDLE_PARKING || 'off') as LiveParkingPolicy;
+  if (!LIVE_PARKING_POLICIES.includes(parkingPolicy)) throw new ConfigError(`UNIDLE_PARKING must be one of ${LIVE_PARKING_POLICIES.join(', ')} (got "${env.UNIDLE_PARKING}")`);
+  const powerDriver = (env.UNIDLE_POWER_DRIVER || 'simulated') as 'simulated' | 'command';
+  if (powerDriver !== 'simulated' && powerDriver !== 'command') throw new ConfigError(`UNIDLE_POWER_DRIVER must be simulated or command (got "${env.UNIDLE_POWER_DRIVER}")`);
+  if (powerDriver === 'command' && (!env.UNIDLE_POWER_PARK_CMD || !env.UNIDLE_POWER_WAKE_CMD)) {
+    throw new ConfigError('UNIDLE_POWER_DRIVER=command needs UNIDLE_POWER_PARK_CMD and UNIDLE_POWER_WAKE_CMD (shell commands; the node is in $UNIDLE_NODE_NAME and $UNIDLE_NODE_HOSTNAME)');
+  }
   return {
     host: flags.host ?? env.UNIDLE_HOST ?? '127.0.0.1',
     port,
@@ -118,5 +142,16 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
     idleThresholdPct: percentFrom('UNIDLE_IDLE_THRESHOLD_PCT', env.UNIDLE_IDLE_THRESHOLD_PCT, 5),
     idleMinutes: intFrom('UNIDLE_IDLE_MINUTES', env.UNIDLE_IDLE_MINUTES, 30, 1),
     reclaimIdleSpot: boolFrom('UNIDLE_RECLAIM_IDLE_SPOT', env.UNIDLE_RECLAIM_IDLE_SPOT, false),
+    parkingPolicy,
+    parkAfterMinutes: intFrom('UNIDLE_PARK_AFTER_MINUTES', env.UNIDLE_PARK_AFTER_MINUTES, 30, 1),
+    parkingMarginGpus: intFrom('UNIDLE_PARKING_MARGIN_GPUS', env.UNIDLE_PARKING_MARGIN_GPUS, 8, 0),
+    parkingMaxCyclesPerDay: intFrom('UNIDLE_PARKING_MAX_CYCLES', env.UNIDLE_PARKING_MAX_CYCLES, 2, 1),
+    parkingIntervalMs: intFrom('UNIDLE_PARKING_INTERVAL_MS', env.UNIDLE_PARKING_INTERVAL_MS, 30_000, 10),
+    wakeTimeoutMs: intFrom('UNIDLE_WAKE_TIMEOUT_SECONDS', env.UNIDLE_WAKE_TIMEOUT_SECONDS, 600, 1) * 1000,
+    powerDriver,
+    simulatedWakeMs: intFrom('UNIDLE_SIMULATED_WAKE_SECONDS', env.UNIDLE_SIMULATED_WAKE_SECONDS, 60, 0) * 1000,
+    powerParkCommand: env.UNIDLE_POWER_PARK_CMD || undefined,
+    powerWakeCommand: env.UNIDLE_POWER_WAKE_CMD || undefined,
+    powerStatusCommand: env.UNIDLE_POWER_STATUS_CMD || undefined,
   };
 }

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp, type App } from '../api/app.js';
 import { ControlPlane, type ControlPlaneOptions } from '../control/control-plane.js';
+import { commandPowerDriver } from '../control/power/command-power-driver.js';
+import { simulatedNodePowerDriver } from '../control/power/node-power-driver.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { installCatalog } from '../domain/gpu-catalog.js';
 import { createPolicy } from '../scheduler/policy-registry.js';
@@ -37,6 +39,18 @@ export function controlOptions(config: ServerConfig): ControlPlaneOptions {
     meteringIntervalMs: config.meteringIntervalMs,
     monitorIntervalMs: config.monitorIntervalMs,
     idle: { thresholdPct: config.idleThresholdPct, idleForMs: config.idleMinutes * 60_000, reclaimSpot: config.reclaimIdleSpot },
+    parking: {
+      policy: config.parkingPolicy,
+      idleMs: config.parkAfterMinutes * 60_000,
+      wakeTimeoutMs: config.wakeTimeoutMs,
+      marginGpus: config.parkingMarginGpus,
+      maxCyclesPerDay: config.parkingMaxCyclesPerDay,
+      driver:
+        config.powerDriver === 'command'
+          ? commandPowerDriver({ parkCommand: config.powerParkCommand!, wakeCommand: config.powerWakeCommand!, ...(config.powerStatusCommand ? { statusCommand: config.powerStatusCommand } : {}) })
+          : simulatedNodePowerDriver({ wakeMs: config.simulatedWakeMs }),
+    },
+    parkingIntervalMs: config.parkingIntervalMs,
   };
 }
 

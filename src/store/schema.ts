@@ -42,7 +42,13 @@ export interface NodesTable {
   cordoned: number;
   draining: number;
   cordon_reason: string | null;
+  /** on | parking | parked | waking (src/control/parking-service.ts). */
   power_state: string;
+  /** When power_state last changed; null: never parked. */
+  power_changed_at: number | null;
+  /** 1: the operator forbids parking this node. */
+  park_veto: number;
+  park_veto_reason: string | null;
   cpu_milli: number;
   memory_mib: number;
   allocated_cpu_milli: number;

@@ -98,4 +98,37 @@ export function registerInventoryRoutes(app: App, control: ControlPlane): void {
       },
     );
   }
+
+  app.post(
+    '/v1/nodes/:id/park',
+    {
+      schema: {
+        tags: ['inventory'],
+        summary: 'Power an empty node down now through the power driver (operator); refused while it holds work or carries a parking veto',
+        params: S.IdParams,
+        response: { 200: S.Node, ...problems },
+      },
+    },
+    async (request) => control.parking.park(principalOf(request), request.params.id),
+  );
+  app.post(
+    '/v1/nodes/:id/wake',
+    { schema: { tags: ['inventory'], summary: 'Power a parked node up (operator); it takes work once it is up', params: S.IdParams, response: { 200: S.Node, ...problems } } },
+    async (request) => control.parking.wake(principalOf(request), request.params.id),
+  );
+  for (const [action, veto, summary] of [
+    ['forbid-park', true, 'Never park this node by policy (a cordon owner or operator veto)'],
+    ['allow-park', false, 'Let the parking policy park this node again'],
+  ] as const) {
+    app.post(
+      `/v1/nodes/:id/${action}`,
+      { schema: { tags: ['inventory'], summary: `${summary} (operator)`, params: S.IdParams, body: CordonBody, response: { 200: S.Node, ...problems } } },
+      async (request) => control.parking.setVeto(principalOf(request), request.params.id, veto, request.body?.reason),
+    );
+  }
+  app.get(
+    '/v1/parking',
+    { schema: { tags: ['inventory'], summary: 'Node parking: the policy, driver, nodes by power state and the last decision (operator)', response: { 200: S.ParkingStatus, ...problems } } },
+    async (request) => control.parking.status(principalOf(request)),
+  );
 }

@@ -23,6 +23,13 @@ function cordonText(node: Node): string {
   return '-';
 }
 
+/** "parked 2h ago", "on", "on (no parking: UPS work)". */
+function powerText(node: Node): string {
+  const since = node.powerState !== 'on' && node.powerChangedAt !== null ? ` since ${formatAge(node.powerChangedAt)}` : '';
+  const veto = node.parkVeto ? ` (never parked${node.parkVetoReason ? `: ${node.parkVetoReason}` : ''})` : '';
+  return `${node.powerState}${since}${veto}`;
+}
+
 function describeNode(node: Node): string {
   const fields: [string, string][] = [
     ['ID', node.id],
@@ -31,7 +38,7 @@ function describeNode(node: Node): string {
     ['Center', node.centerId],
     ['Status', `${node.status}${node.statusReason ? ` — ${node.statusReason}` : ''}`],
     ['Cordon', `${cordonText(node)}${node.cordonReason ? ` — ${node.cordonReason}` : ''}`],
-    ['Power', node.powerState],
+    ['Power', powerText(node)],
     ['GPUs', gpuSummary(node)],
     ['CPU', `${formatCpuMilli(node.allocatedCpuMilli)} of ${formatCpuMilli(node.cpuMilli)} allocated`],
     ['Memory', `${formatMib(node.allocatedMemoryMib)} of ${formatMib(node.memoryMib)} allocated`],
@@ -63,10 +70,11 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       writeLine(
         io.stdout,
         renderTable(
-          ['NAME', 'STATUS', 'CORDON', 'GPUS (ALLOC/TOTAL)', 'CPU', 'MEMORY', 'HEARTBEAT'],
+          ['NAME', 'STATUS', 'POWER', 'CORDON', 'GPUS (ALLOC/TOTAL)', 'CPU', 'MEMORY', 'HEARTBEAT'],
           items.map((n) => [
             n.name,
             n.status,
+            n.powerState + (n.parkVeto ? '*' : ''),
             cordonText(n),
             gpuSummary(n),
             `${Number((n.allocatedCpuMilli / 1000).toFixed(3))}/${Number((n.cpuMilli / 1000).toFixed(3))}`,
@@ -105,4 +113,61 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
         writeLine(io.stdout, `${n.name}: ${cordonText(n) === '-' ? 'schedulable' : cordonText(n)}`);
       });
   }
+
+  for (const [action, text] of [
+    ['park', 'Power an empty node down now through the power driver (operator); it takes no work while parked.'],
+    ['wake', 'Power a parked node up (operator); it takes work once it is up.'],
+  ] as const) {
+    nodes
+      .command(action)
+      .description(text)
+      .argument('<node>', 'node name or id')
+      .addHelpText('after', examples([`unidle nodes ${action} demo-node-2`]))
+      .action(async (node: string, _flags: object, cmd: Command) => {
+        const n = await (await ctx.client(cmd)).setNodePower(node, action);
+        if (wantsJson(cmd)) return printJson(io, n);
+        writeLine(io.stdout, `${n.name}: ${n.powerState}`);
+      });
+  }
+
+  for (const [action, text] of [
+    ['forbid-park', 'Never let the parking policy park this node (operator).'],
+    ['allow-park', 'Let the parking policy park this node again (operator).'],
+  ] as const) {
+    nodes
+      .command(action)
+      .description(text)
+      .argument('<node>', 'node name or id')
+      .option('--reason <text>', 'why (shown in `unidle nodes show`)')
+      .addHelpText('after', examples([`unidle nodes ${action} demo-node-1${action === 'forbid-park' ? ' --reason "latency-critical inference"' : ''}`]))
+      .action(async (node: string, flags: { reason?: string }, cmd: Command) => {
+        const n = await (await ctx.client(cmd)).setNodeParkVeto(node, action, flags.reason);
+        if (wantsJson(cmd)) return printJson(io, n);
+        writeLine(io.stdout, `${n.name}: ${n.parkVeto ? 'never parked' : 'may be parked'}`);
+      });
+  }
+
+  jsonOption(
+    nodes
+      .command('parking')
+      .description('Node parking: the policy, the power driver, nodes by power state, the forecast and the last decision (operator).'),
+  )
+    .addHelpText('after', examples(['unidle nodes parking', 'UNIDLE_PARKING=unidle unidle serve   # turn the policy on (docs/energy.md)']))
+    .action(async (_flags: object, cmd: Command) => {
+      const s = await (await ctx.client(cmd)).parkingStatus();
+      if (wantsJson(cmd)) return printJson(io, s);
+      writeLine(
+        io.stdout,
+        renderFields([
+          ['Policy', s.policy === 'off' ? 'off (set UNIDLE_PARKING=idle-timer or unidle to park idle nodes)' : s.policy],
+          ['Driver', s.driver],
+          ['Park after', `${Math.round(s.idleMs / 60_000)} min empty`],
+          ['Wake timeout', `${Math.round(s.wakeTimeoutMs / 1000)} s`],
+          ['Nodes', `${s.nodes.on} on, ${s.nodes.parking} parking, ${s.nodes.parked} parked, ${s.nodes.waking} waking`],
+          ['Parked GPUs', String(s.parkedGpus)],
+          ['Forecast', s.forecastUpperGpus === null ? '-' : `≤ ${s.forecastUpperGpus} busy GPUs next hour (95 %)`],
+          ['Last pass', s.lastTickAt === null ? 'never' : `${formatAge(s.lastTickAt)}${s.lastDecision ? ` — parked ${s.lastDecision.park.length}, woke ${s.lastDecision.wake.length}` : ''}`],
+        ]),
+      );
+    });
 }

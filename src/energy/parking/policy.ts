@@ -137,6 +137,11 @@ export interface UnidleParkingOptions {
   minParkedMs?: number;
   /** Whole empty nodes kept awake (or waking) for work that needs a whole node (default 0). */
   minEmptyNodes?: number;
+  /**
+   * Park times already spent, per node (ms), so a restarted control plane keeps the hysteresis: the
+   * live plane passes the `node.parked` events of the last 24 h.
+   */
+  history?: ReadonlyMap<string, readonly number[]>;
 }
 
 /**
@@ -156,7 +161,7 @@ export interface UnidleParkingOptions {
 export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolicy {
   if (!(options.marginGpus >= 0)) throw new RangeError(`marginGpus must be >= 0, got ${options.marginGpus}`);
   if (!(options.maxCyclesPerDay >= 0)) throw new RangeError(`maxCyclesPerDay must be >= 0, got ${options.maxCyclesPerDay}`);
-  const parks = new Map<string, number[]>();
+  const parks = new Map<string, number[]>([...(options.history ?? [])].map(([id, at]) => [id, [...at].sort((a, b) => a - b)]));
   const minParkedMs = options.minParkedMs ?? 0;
   const recentParks = (id: string, now: number): number => {
     const list = parks.get(id);

@@ -1,0 +1,197 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, registration, silentLogger, simulatedDevices, type Harness } from '../test-support/control-harness.js';
+import { testDialects } from '../test-support/databases.js';
+import { addTenant, ScriptedAgent } from '../test-support/market-fixtures.js';
+import { DEFAULT_PARKING, ParkingService, type ParkingOptions } from './parking-service.js';
+import { commandPowerDriver } from './power/command-power-driver.js';
+import { simulatedNodePowerDriver } from './power/node-power-driver.js';
+import type { Principal } from './principal.js';
+
+const dialects = await testDialects();
+const MIN = 60_000;
+
+describe.each(dialects)('node parking in the control plane on %s', (dialect) => {
+  let h: Harness;
+  let tenant: { id: string; p: Principal };
+  let dir: string;
+
+  beforeEach(async () => {
+    h = await createHarness(dialect);
+    tenant = await addTenant(h, 'acme', { paymentMode: 'postpaid' });
+    dir = await mkdtemp(join(tmpdir(), 'unidle-parking-'));
+  });
+  afterEach(async () => {
+    await h.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function service(options: Partial<ParkingOptions> = {}): ParkingService {
+    return new ParkingService(h.ts.store.db, h.clock, dialect, h.control.inventory, { ...DEFAULT_PARKING, policy: 'idle-timer', idleMs: 30 * MIN, driver: simulatedNodePowerDriver({ wakeMs: 2 * MIN }), ...options }, silentLogger);
+  }
+
+  async function node(name: string, gpus = 8): Promise<ScriptedAgent> {
+    const { nodeId } = await h.control.agents.register(h.agent, registration(name, simulatedDevices(gpus)));
+    return new ScriptedAgent(h, nodeId);
+  }
+
+  const power = async (name: string) => (await h.control.inventory.getNode(name)).powerState;
+
+  it('parks a node empty for the idle time, never one with work, a cordon or a veto; a parked node takes no work', async () => {
+    const a = await node('node-a');
+    await node('node-b');
+    await node('node-c');
+    await node('node-d');
+    const job = (await h.control.jobs.submit(tenant.p, { command: ['train'], gpus: 8 })).job;
+    await h.control.scheduling.run();
+    await a.beat();
+    await h.control.inventory.setCordon(h.operator, 'node-c', { cordoned: true, reason: 'fan' });
+    const parking = service();
+    await parking.setVeto(h.operator, 'node-d', true, 'latency-critical inference');
+
+    h.clock.advance(29 * MIN);
+    expect((await parking.tick({ shortGpus: 0 })).parked).toEqual([]);
+    h.clock.advance(2 * MIN);
+    const r = await parking.tick({ shortGpus: 0 });
+    expect(r.parked).toEqual(['node-b']);
+    expect(await power('node-a')).toBe('on'); // holds job
+    expect(await power('node-c')).toBe('on'); // cordoned
+    expect(await power('node-d')).toBe('on'); // vetoed
+    const b = await h.control.inventory.getNode('node-b');
+    expect(b.powerState).toBe('parked');
+    expect(b.powerChangedAt).toBe(h.clock.now());
+
+    // node-d (vetoed, awake) takes the next whole node; work that fits nowhere else waits, and the
+    // pending reason names the parked node.
+    await h.control.jobs.submit(tenant.p, { command: ['train'], gpus: 8 });
+    await h.control.scheduling.run();
+    const waiting = (await h.control.jobs.submit(tenant.p, { command: ['train'], gpus: 8, models: ['H100'] })).job;
+    const cycle = await h.control.scheduling.run();
+    expect(cycle.shortGpus).toBe(8);
+    const queued = await h.control.jobs.get(tenant.p, waiting.id);
+    expect(queued.state).toBe('queued');
+    expect(queued.stateReason).toMatch(/parked/);
+    expect(job.id).toBeTruthy();
+  });
+
+  it('wakes parked nodes for queued work, finishes the wake after its latency, and the work is placed there', async () => {
+    await node('node-a');
+    const b = await node('node-b');
+    const parking = service();
+    h.clock.advance(31 * MIN);
+    expect((await parking.tick({ shortGpus: 0 })).parked.sort()).toEqual(['node-a', 'node-b']);
+
+    const job = (await h.control.jobs.submit(tenant.p, { command: ['train'], gpus: 4 })).job;
+    const cycle = await h.control.scheduling.run();
+    expect(cycle.shortGpus).toBe(4);
+    const woke = await parking.tick({ shortGpus: cycle.shortGpus });
+    expect(woke.woken).toHaveLength(1);
+    const wokenName = woke.woken[0]!;
+    expect(await power(wokenName)).toBe('waking');
+    // Not up before the wake latency; the node monitor leaves silent parked/waking nodes alone.
+    h.clock.advance(1 * MIN);
+    expect((await parking.tick({ shortGpus: 4 })).awake).toEqual([]);
+    expect((await parking.tick({ shortGpus: 4 })).woken).toEqual([]); // already waking covers it
+    h.clock.advance(20 * MIN);
+    await h.control.monitor.check();
+    expect((await h.control.inventory.getNode(wokenName)).status).toBe('up');
+    h.clock.set(h.clock.now());
+    const done = await parking.tick({ shortGpus: 4 });
+    expect(done.awake).toEqual([wokenName]);
+    expect(await power(wokenName)).toBe('on');
+    await h.control.scheduling.run();
+    const placed = await h.control.jobs.get(tenant.p, job.id);
+    expect(placed.state).toBe('scheduled');
+    void b;
+    const events = await h.ts.store.db.selectFrom('events').select(['type']).where('subject_kind', '=', 'node').where('type', 'like', 'node.%').orderBy('id').execute();
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['node.parked', 'node.waking', 'node.awake']));
+  });
+
+  it('operators park and wake by hand; parking a node with work or a veto is refused and changes nothing', async () => {
+    const a = await node('node-a');
+    await node('node-b');
+    await h.control.jobs.submit(tenant.p, { command: ['train'], gpuMilli: 500 });
+    await h.control.scheduling.run();
+    await a.beat();
+    const parking = service({ policy: 'off' });
+    await expect(parking.park(h.operator, 'node-a')).rejects.toMatchObject({ code: 'invalid_state', message: expect.stringMatching(/holds work/) });
+    expect(await power('node-a')).toBe('on');
+    await expect(parking.park(tenant.p, 'node-b')).rejects.toMatchObject({ code: 'forbidden' });
+    expect((await parking.park(h.operator, 'node-b')).powerState).toBe('parked');
+    await expect(parking.park(h.operator, 'node-b')).rejects.toMatchObject({ code: 'invalid_state' });
+    expect((await parking.wake(h.operator, 'node-b')).powerState).toBe('waking');
+    h.clock.advance(2 * MIN);
+    await parking.tick({ shortGpus: 0 });
+    expect(await power('node-b')).toBe('on');
+    await parking.setVeto(h.operator, 'node-b', true, 'UPS test');
+    await expect(parking.park(h.operator, 'node-b')).rejects.toMatchObject({ message: expect.stringMatching(/UPS test/) });
+    // Policy off: nothing is parked however long nodes sit empty.
+    h.clock.advance(300 * MIN);
+    expect((await parking.tick({ shortGpus: 0 })).parked).toEqual([]);
+    const status = await parking.status(h.operator);
+    expect(status).toMatchObject({ policy: 'off', driver: 'simulated', nodes: { on: 2, parked: 0 } });
+  });
+
+  it('keeps enough awake for the unused part of active reservations', async () => {
+    await node('node-a');
+    await node('node-b');
+    await node('node-c');
+    await h.control.market.buyReservation(tenant.p, { model: 'H100', gpus: 8, hours: 24 });
+    const parking = service();
+    h.clock.advance(31 * MIN);
+    const r = await parking.tick({ shortGpus: 0 });
+    // Three empty nodes, eight reserved GPUs unused: one node stays on for them.
+    expect(r.parked).toHaveLength(2);
+    const states = await Promise.all(['node-a', 'node-b', 'node-c'].map(power));
+    expect(states.filter((s) => s === 'on')).toHaveLength(1);
+  });
+
+  it('runs operator commands with the node in the environment; a failing command leaves the node on and says why; a node that never wakes goes down', async () => {
+    await node('node-a');
+    const log = join(dir, 'power.log');
+    const parking = service({
+      policy: 'off',
+      wakeTimeoutMs: 5 * MIN,
+      driver: commandPowerDriver({
+        parkCommand: `echo "park $UNIDLE_NODE_NAME $UNIDLE_NODE_HOSTNAME" >> ${log}`,
+        wakeCommand: `echo "wake $UNIDLE_NODE_NAME" >> ${log}`,
+        statusCommand: 'exit 1',
+      }),
+    });
+    await parking.park(h.operator, 'node-a');
+    await parking.wake(h.operator, 'node-a');
+    expect(await readFile(log, 'utf8')).toBe('park node-a node-a\nwake node-a\n');
+    h.clock.advance(6 * MIN);
+    expect((await parking.tick({ shortGpus: 0 })).failed).toEqual(['node-a']);
+    const down = await h.control.inventory.getNode('node-a');
+    expect(down).toMatchObject({ status: 'down', powerState: 'on', statusReason: expect.stringMatching(/did not come up within 300 s/) });
+
+    // A re-registering agent brings it back; then a failing park command keeps it on, with the reason.
+    await h.control.agents.register(h.agent, registration('node-a', simulatedDevices(8)));
+    const failing = service({ policy: 'off', driver: commandPowerDriver({ parkCommand: 'echo "BMC unreachable" >&2; exit 3', wakeCommand: 'true' }) });
+    await expect(failing.park(h.operator, 'node-a')).rejects.toMatchObject({ message: expect.stringMatching(/exited with 3: BMC unreachable/) });
+    expect(await power('node-a')).toBe('on');
+    const failed = await h.ts.store.db.selectFrom('events').select('message').where('type', '=', 'node.park-failed').executeTakeFirstOrThrow();
+    expect(failed.message).toMatch(/BMC unreachable/);
+  });
+
+  it('the unidle policy keeps its hysteresis across a restart (parks of the last 24 h come from the events)', async () => {
+    await node('node-a');
+    await node('node-b');
+    const first = service({ policy: 'unidle', idleMs: 10 * MIN, marginGpus: 0, maxCyclesPerDay: 1 });
+    h.clock.advance(11 * MIN);
+    const parked = (await first.tick({ shortGpus: 0 })).parked;
+    expect(parked).toHaveLength(1);
+    await first.wake(h.operator, parked[0]!);
+    h.clock.advance(3 * MIN);
+    await first.tick({ shortGpus: 0 });
+    expect(await power(parked[0]!)).toBe('on');
+    // A new service (a restarted control plane): the node used its one cycle today, so it stays on.
+    const second = service({ policy: 'unidle', idleMs: 10 * MIN, marginGpus: 0, maxCyclesPerDay: 1 });
+    h.clock.advance(20 * MIN);
+    const again = await second.tick({ shortGpus: 0 });
+    expect(again.parked).not.toContain(parked[0]);
+  });
+});
