@@ -17,6 +17,8 @@ import { registerJobRoutes } from './routes/job-routes.js';
 import { registerMarketRoutes } from './routes/market-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
+import { registerTimelineRoutes } from './routes/timeline-routes.js';
+import { registerConsole } from './console-static.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -113,5 +115,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerMarketRoutes(app, options.control);
   registerAgentRoutes(app, options.control);
   registerIdleRoutes(app, options.control);
+  registerTimelineRoutes(app, options.control);
+  registerConsole(app);
   return app;
 }
