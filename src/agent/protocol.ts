@@ -121,7 +121,9 @@ export type FinishCause =
   /** The process could not be started (bad command, working dir…). */
   | 'start-failed'
   /** After an agent restart the process was gone and left no exit status. */
-  | 'vanished';
+  | 'vanished'
+  /** The engine running it (an executor such as Slurm) no longer knows it; `message` says why. */
+  | 'lost';
 
 export interface FinishedReport {
   nodeId: string;

@@ -50,7 +50,7 @@ describe('unidle CLI against a running server', () => {
     expect(nodes.json<{ items: { name: string }[] }>().items.map((n) => n.name)).toEqual(['cli-node']);
     const human = await runCli(['nodes'], operator);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/NAME\s+STATUS\s+CORDON/);
+    expect(human.stdout).toMatch(/NAME\s+STATUS\s+POWER\s+CORDON/);
     expect(human.stdout).toContain('0/8 H100');
     const show = await runCli(['nodes', 'show', 'cli-node'], operator);
     expect(show.stdout).toContain('Devices:');

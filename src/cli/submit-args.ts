@@ -8,6 +8,7 @@ import { parseBid } from './money-args.js';
 export interface SubmitFlags {
   gpuMilli?: string;
   gpus?: string;
+  nodes?: string;
   model?: string[];
   minGpuMemory?: string;
   cpu?: string;
@@ -56,6 +57,11 @@ export function buildSubmitRequest(flags: SubmitFlags, command: string[]): Submi
     if (!WHOLE.test(flags.gpus) || !Number.isSafeInteger(n) || n < 1)
       problems.push(`--gpus must be a whole number of GPUs ≥ 1 (got "${flags.gpus}"); for a share of one GPU use --gpu-milli 1–999`);
     else body.gpus = n;
+  }
+  if (flags.nodes !== undefined) {
+    const n = Number(flags.nodes);
+    if (!WHOLE.test(flags.nodes) || !Number.isSafeInteger(n) || n < 1) problems.push(`--nodes must be a whole number of nodes ≥ 1 (got "${flags.nodes}")`);
+    else if (n > 1) body.nodes = n;
   }
   if (flags.gpuMilli === undefined && flags.gpus === undefined) problems.push('say how much GPU: --gpu-milli 500 (half a GPU) or --gpus 1 (whole GPUs)');
 

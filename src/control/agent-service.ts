@@ -51,6 +51,8 @@ function outcome(job: JobsTable, r: FinishedReport): { state: JobState; reason: 
       return { state: 'failed', reason: `could not start: ${r.message ?? 'unknown error'}` };
     case 'vanished':
       return { state: 'lost', reason: `its process vanished while the agent was down${r.message ? ` (${r.message})` : ''}` };
+    case 'lost':
+      return { state: 'lost', reason: r.message ?? 'its executor lost it' };
   }
 }
 

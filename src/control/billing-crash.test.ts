@@ -49,7 +49,7 @@ describe.skipIf(!BUILT).each(dialects)('a crash during billing on %s', (dialect)
         command: '["x"]', env: '{}', working_dir: null, idempotency_key: null, request_hash: null, node_id: nodeId, exit_code: null, signal: null,
         created_at: t0, scheduled_at: t0, started_at: t0, ended_at: null, cancel_requested_at: null, confirmed_until: t0, last_seen_at: t0, metered_until: t0, updated_at: t0,
         max_price_micros: null, requeue_on_preempt: 1, price_micros: 1_000_000 + random.int(30_000_000), reservation_id: null,
-        preempt_requested_at: null, preempt_deadline_at: null, preempt_kind: null, preempt_reason: null, preemptions: 0,
+        preempt_requested_at: null, preempt_deadline_at: null, preempt_kind: null, preempt_reason: null, preemptions: 0, executor_ref: null, node_count: 1,
       });
       leases.push({
         id: newId('lease', t0), job_id: id, tenant_id: h.seed.tenantId, center_id: center.id, node_id: nodeId, model: 'H100', tier: 'on-demand', gpu_milli: milli,

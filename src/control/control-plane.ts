@@ -15,6 +15,7 @@ import { MetricsService } from './metrics-service.js';
 import { IdleDetector, type IdleDetectorOptions } from './idle-detector.js';
 import { DEFAULT_PARKING, ParkingService, type ParkingOptions } from './parking-service.js';
 import { simulatedNodePowerDriver } from './power/node-power-driver.js';
+import type { Executor } from '../executors/executor.js';
 
 const TELEMETRY_ROLLUP_MS = 30_000;
 /** Allocated-but-idle detection looks at the last `idleForMs` of samples once a minute. */
@@ -88,6 +89,7 @@ export class ControlPlane {
   private releaseLeadership: (() => void) | undefined;
   private stopped = false;
   private inFlight = new Set<Promise<unknown>>();
+  private readonly executors: Array<{ executor: Executor; intervalMs: number; running: boolean }> = [];
 
   constructor(
     readonly store: StoreHandle,
@@ -124,6 +126,16 @@ export class ControlPlane {
     return this.leader;
   }
 
+  /** Adds an engine-driving executor (Slurm) whose reconcile pass runs with the other loops; call before start(). */
+  useExecutor(executor: Executor, intervalMs: number): void {
+    this.executors.push({ executor, intervalMs, running: false });
+  }
+
+  /** The executors in use and their health, for the API. */
+  executorHealth(): Array<{ name: string } & ReturnType<Executor['health']>> {
+    return this.executors.map((e) => ({ name: e.executor.name, ...e.executor.health() }));
+  }
+
   /** Starts the loops (after winning leadership on PostgreSQL). */
   async start(): Promise<void> {
     await this.acquireLeadership();
@@ -146,6 +158,23 @@ export class ControlPlane {
         return r;
       }),
     );
+    for (const entry of this.executors) {
+      const pass = () => {
+        // A slow engine must not pile passes up: one at a time per executor.
+        if (entry.running) return;
+        entry.running = true;
+        void this.guard(`${entry.executor.name} executor`, async () => {
+          const r = await entry.executor.sync();
+          if (r.finished > 0 || r.lost > 0 || r.nodes > 0) this.kick();
+          if (r.submitted + r.started + r.finished + r.signalled + r.lost > 0) this.log.debug({ executor: entry.executor.name, ...r }, 'executor pass');
+          return r;
+        }).finally(() => {
+          entry.running = false;
+        });
+      };
+      this.every(entry.intervalMs, pass);
+      pass();
+    }
     this.every(this.options.parkingIntervalMs ?? 30_000, () =>
       this.guard('node parking', async () => {
         const r = await this.parking.tick({ shortGpus: this.shortGpus });

@@ -182,8 +182,12 @@ export class InventoryService {
     return this.getNode(node.id);
   }
 
-  /** An agent announces its node; idempotent by (center, node name), so a restarted agent keeps its id. */
-  async register(p: Principal, req: RegisterRequest): Promise<NodeInfo> {
+  /**
+   * An agent announces its node; idempotent by (center, node name), so a restarted agent keeps its id.
+   * Executors that run work on an external engine (Slurm) register its nodes the same way, in process,
+   * under their own name.
+   */
+  async register(p: Principal, req: RegisterRequest, executor: 'agent' | 'slurm' = 'agent'): Promise<NodeInfo> {
     requireAgent(p);
     if (!p.centerId) throw invalid('token', 'this agent token is not bound to a center');
     if (!NAME.test(req.nodeName)) throw invalid('nodeName', 'use 1–63 letters, digits, dots, dashes and underscores');
@@ -222,7 +226,7 @@ export class InventoryService {
             center_id: p.centerId!,
             name: req.nodeName,
             hostname: req.hostname,
-            executor: 'agent',
+            executor,
             status: 'up',
             status_reason: null,
             cordoned: 0,
@@ -295,6 +299,7 @@ export function toNodeView(n: NodeInfo): NodeView {
     name: n.name,
     schedulable: reason === null,
     unschedulableReason: reason,
+    executor: n.executor,
     cpuMilliTotal: n.cpuMilli,
     memoryMibTotal: n.memoryMib,
     cpuMilliFree: n.cpuMilli - n.allocatedCpuMilli,

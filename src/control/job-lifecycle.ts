@@ -63,14 +63,17 @@ export async function releaseAllocations(db: Db, job: Pick<JobsTable, 'id' | 'no
       .execute();
   }
   await db.updateTable('allocations').set({ released_at: at }).where('job_id', '=', job.id).where('released_at', 'is', null).execute();
-  if (job.node_id) {
+  // CPU and memory were taken on every node the job spans (a gang job: several; its shape is per node).
+  const nodes = new Set(allocations.map((a) => a.node_id));
+  if (job.node_id) nodes.add(job.node_id);
+  for (const nodeId of nodes) {
     await db
       .updateTable('nodes')
       .set((eb) => ({
         allocated_cpu_milli: eb('allocated_cpu_milli', '-', job.cpu_milli),
         allocated_memory_mib: eb('allocated_memory_mib', '-', job.memory_mib),
       }))
-      .where('id', '=', job.node_id)
+      .where('id', '=', nodeId)
       .execute();
   }
 }
@@ -108,6 +111,7 @@ export async function endPreempted(
         confirmed_until: null,
         last_seen_at: null,
         metered_until: null,
+        executor_ref: null,
         price_micros: null,
         reservation_id: null,
         preempt_requested_at: null,

@@ -36,6 +36,7 @@ export interface JobView {
   tier: string;
   gpuMilli: number | null;
   gpus: number | null;
+  nodeCount: number;
   models: string[];
   minGpuMemoryMib: number | null;
   cpuMilli: number;
@@ -46,6 +47,7 @@ export interface JobView {
   workingDir: string | null;
   nodeId: string | null;
   nodeName: string | null;
+  executorRef: string | null;
   exitCode: number | null;
   signal: string | null;
   createdAt: number;
@@ -107,8 +109,8 @@ export interface LogEntry {
 }
 
 /** Milli-GPU a job's shape takes, for prices per hour of the whole shape. */
-export function jobMilli(row: Pick<JobsTable, 'gpu_milli' | 'gpus'>): number {
-  return row.gpu_milli ?? (row.gpus ?? 0) * 1000;
+export function jobMilli(row: Pick<JobsTable, 'gpu_milli' | 'gpus'> & { node_count?: number }): number {
+  return (row.gpu_milli ?? (row.gpus ?? 0) * 1000) * (row.node_count ?? 1);
 }
 
 export function toJobView(row: JobsTable & { node_name?: string | null }, currency: string): JobView {
@@ -124,6 +126,7 @@ export function toJobView(row: JobsTable & { node_name?: string | null }, curren
     tier: row.tier,
     gpuMilli: row.gpu_milli,
     gpus: row.gpus,
+    nodeCount: row.node_count ?? 1,
     models: JSON.parse(row.models) as string[],
     minGpuMemoryMib: row.min_gpu_memory_mib,
     cpuMilli: row.cpu_milli,
@@ -134,6 +137,7 @@ export function toJobView(row: JobsTable & { node_name?: string | null }, curren
     workingDir: row.working_dir,
     nodeId: row.node_id,
     nodeName: row.node_name ?? null,
+    executorRef: row.executor_ref ?? null,
     exitCode: row.exit_code,
     signal: row.signal,
     createdAt: row.created_at,
@@ -255,6 +259,8 @@ export class JobService {
       preemptions: 0,
       idle_since: null,
       idle_flagged_at: null,
+      executor_ref: null,
+      node_count: spec.nodes,
     };
     try {
       await this.db.transaction().execute(async (tx) => {
@@ -293,7 +299,7 @@ export class JobService {
     if (spec.tier === 'on-demand' && tenant.payment_mode !== 'prepaid' && tenant.budget_limit_micros === null) return { bidPerGpuHour: null, currency: await this.currency() };
     const view = await this.market.view(this.db, await this.capacity());
     const currency = view.settings.currency;
-    const milli = shapeGpuMilli(spec.shape);
+    const milli = shapeGpuMilli(spec.shape) * spec.nodes;
     const candidates = [...view.models.values()].filter((m) => m.totalMilli > 0 && (spec.shape.models.length === 0 || spec.shape.models.includes(m.prices.model)));
     if (candidates.length === 0) return { bidPerGpuHour: null, currency };
     let bid: number | null = null;

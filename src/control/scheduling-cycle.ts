@@ -45,6 +45,8 @@ interface Decision {
   nodeName: string;
   priceMicros: number;
   reservationId: string | null;
+  /** A gang job's other nodes (its first is `placement`). */
+  gang?: Array<{ placement: Placement; nodeName: string }>;
 }
 
 interface SpotRunner {
@@ -251,10 +253,31 @@ export class SchedulingCycle {
       // On-demand may not take capacity reservations hold for their owners.
       const allowed = modelsOf(job);
       // Only where reservations hold capacity back does the aggregate matter; elsewhere the engine's own reasons say why.
-      const fits = (m: string, extra: number) => {
+      const fits = (m: string, extra: number, more = 0) => {
         const held = heldBack(reservations, m).fromOnDemand;
-        return held === 0 || (free.get(m) ?? 0) + extra - milli >= held;
+        return held === 0 || (free.get(m) ?? 0) + extra - milli - more >= held;
       };
+      if (job.node_count > 1) {
+        // Gang: all nodes at once or none; only an executor that starts multi-node work (Slurm) runs it.
+        const direct = allowed.filter((m) => fits(m, 0, milli * (job.node_count - 1)));
+        const gang = direct.length > 0 ? engine.placeGang({ ...request, models: direct }, job.node_count, (n) => n.executor === 'slurm') : undefined;
+        if (gang) {
+          const [first, ...rest] = gang;
+          const model = first!.placement.devices[0]?.model ?? direct[0]!;
+          free.set(model, (free.get(model) ?? 0) - milli * job.node_count);
+          decisions.push({ job, request, placement: first!.placement, nodeName: first!.node.name, priceMicros: priceNow(view, model, 'on-demand', now), reservationId: null, gang: rest.map((d) => ({ placement: d.placement, nodeName: d.node.name })) });
+        } else {
+          result.shortGpus += gpusOf(request) * job.node_count;
+          const slurmNodes = snapshot.nodes.filter((n) => n.executor === 'slurm').length;
+          pending.set(
+            job.id,
+            slurmNodes < job.node_count
+              ? `pending: a ${job.node_count}-node job runs on Slurm nodes, and this center has ${slurmNodes}`
+              : `pending: ${job.node_count} Slurm nodes with ${request.gpus} free ${allowed.join('/')} GPUs each are not free at once (gang jobs do not preempt)`,
+          );
+        }
+        continue;
+      }
       const direct = allowed.filter((m) => fits(m, 0));
       const d = placeOn(job, request, direct);
       if (d) {
@@ -466,49 +489,52 @@ export class SchedulingCycle {
   private async commit(tx: Tx, d: Decision): Promise<void> {
     const { job, request, placement, nodeName } = d;
     const now = this.clock.now();
-    for (const grant of placement.devices) {
-      const taken = await tx
-        .updateTable('devices')
-        .set((eb) => ({ allocated_milli: eb('allocated_milli', '+', grant.milli) }))
-        .where('id', '=', grant.deviceId)
-        .where((eb) => eb(eb('allocated_milli', '+', grant.milli), '<=', 1000))
+    const all = [{ placement, nodeName }, ...(d.gang ?? [])];
+    for (const part of all) {
+      for (const grant of part.placement.devices) {
+        const taken = await tx
+          .updateTable('devices')
+          .set((eb) => ({ allocated_milli: eb('allocated_milli', '+', grant.milli) }))
+          .where('id', '=', grant.deviceId)
+          .where((eb) => eb(eb('allocated_milli', '+', grant.milli), '<=', 1000))
+          .executeTakeFirst();
+        if (Number(taken.numUpdatedRows) !== 1) throw new CapacityConflict();
+        await tx
+          .insertInto('allocations')
+          .values({
+            id: newId('alloc', now),
+            job_id: job.id,
+            node_id: part.placement.nodeId,
+            device_id: grant.deviceId,
+            device_index: grant.index,
+            model: grant.model,
+            gpu_milli: grant.milli,
+            created_at: now,
+            released_at: null,
+          })
+          .execute();
+      }
+      const node = await tx
+        .updateTable('nodes')
+        .set((eb) => ({
+          allocated_cpu_milli: eb('allocated_cpu_milli', '+', request.cpuMilli),
+          allocated_memory_mib: eb('allocated_memory_mib', '+', request.memoryMib),
+        }))
+        .where('id', '=', part.placement.nodeId)
+        .where('status', '=', 'up')
+        // A node the parking service has claimed takes nothing more (src/control/parking-service.ts).
+        .where('power_state', '=', 'on')
+        .where((eb) => eb(eb('allocated_cpu_milli', '+', request.cpuMilli), '<=', eb.ref('cpu_milli')))
+        .where((eb) => eb(eb('allocated_memory_mib', '+', request.memoryMib), '<=', eb.ref('memory_mib')))
         .executeTakeFirst();
-      if (Number(taken.numUpdatedRows) !== 1) throw new CapacityConflict();
-      await tx
-        .insertInto('allocations')
-        .values({
-          id: newId('alloc', now),
-          job_id: job.id,
-          node_id: placement.nodeId,
-          device_id: grant.deviceId,
-          device_index: grant.index,
-          model: grant.model,
-          gpu_milli: grant.milli,
-          created_at: now,
-          released_at: null,
-        })
-        .execute();
+      if (Number(node.numUpdatedRows) !== 1) throw new CapacityConflict();
     }
-    const node = await tx
-      .updateTable('nodes')
-      .set((eb) => ({
-        allocated_cpu_milli: eb('allocated_cpu_milli', '+', request.cpuMilli),
-        allocated_memory_mib: eb('allocated_memory_mib', '+', request.memoryMib),
-      }))
-      .where('id', '=', placement.nodeId)
-      .where('status', '=', 'up')
-      // A node the parking service has claimed takes nothing more (src/control/parking-service.ts).
-      .where('power_state', '=', 'on')
-      .where((eb) => eb(eb('allocated_cpu_milli', '+', request.cpuMilli), '<=', eb.ref('cpu_milli')))
-      .where((eb) => eb(eb('allocated_memory_mib', '+', request.memoryMib), '<=', eb.ref('memory_mib')))
-      .executeTakeFirst();
-    if (Number(node.numUpdatedRows) !== 1) throw new CapacityConflict();
     const devices = placement.devices.map((g) => (g.milli === 1000 ? `${g.model}#${g.index}` : `${g.milli}m of ${g.model}#${g.index}`)).join(', ');
-    const perHour = scaleMicros(d.priceMicros, shapeGpuMilli(request), 1000);
+    const perHour = scaleMicros(d.priceMicros, shapeGpuMilli(request) * all.length, 1000);
     const price = job.tier === 'reserved' ? `under reservation ${d.reservationId}` : `at ${(perHour / 1_000_000).toFixed(4)}/h`;
     await transition(tx, job, {
       to: 'scheduled',
-      reason: `placed on ${nodeName}: ${devices}, ${price}`,
+      reason: all.length > 1 ? `placed on ${all.map((a) => a.nodeName).join(', ')} (${all.length} nodes × ${devices}), ${price}` : `placed on ${nodeName}: ${devices}, ${price}`,
       at: now,
       set: { node_id: placement.nodeId, scheduled_at: now, price_micros: d.priceMicros, reservation_id: d.reservationId },
     });

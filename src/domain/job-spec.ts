@@ -14,6 +14,8 @@ export interface JobSubmission {
   workingDir?: string;
   gpuMilli?: number;
   gpus?: number;
+  /** A gang job on this many nodes, each with `gpus` whole GPUs (and the CPU and memory asked); default 1. */
+  nodes?: number;
   models?: string[];
   minGpuMemoryMib?: number;
   cpuMilli?: number;
@@ -52,6 +54,13 @@ export function normalizeJobSubmission(input: JobSubmission): JobSpec {
     if (typeof g !== 'number' || !Number.isInteger(g)) bad('gpus', 'must be a whole number of GPUs (1 or more)');
     else if (g < 1 || g > JOB_LIMITS.maxGpusPerJob)
       bad('gpus', `must be between 1 and ${JOB_LIMITS.maxGpusPerJob} (got ${g}); for a share of one GPU use gpuMilli`);
+  }
+
+  const nodes = input.nodes ?? 1;
+  if (typeof nodes !== 'number' || !Number.isInteger(nodes) || nodes < 1 || nodes > JOB_LIMITS.maxNodesPerJob) bad('nodes', `must be a whole number of nodes from 1 to ${JOB_LIMITS.maxNodesPerJob}`);
+  else if (nodes > 1) {
+    if (!hasWhole) bad('nodes', 'a multi-node job takes whole GPUs on each node: give gpus (per node), not gpuMilli');
+    if (input.tier !== undefined && input.tier !== 'on-demand') bad('nodes', 'multi-node jobs run on-demand for now; drop tier or set it to on-demand');
   }
 
   const models: string[] = [];
@@ -117,6 +126,7 @@ export function normalizeJobSubmission(input: JobSubmission): JobSpec {
 
   return {
     name: input.name ?? null,
+    nodes,
     shape: {
       gpuMilli: hasShare ? input.gpuMilli! : null,
       gpus: hasWhole ? input.gpus! : null,

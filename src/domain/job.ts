@@ -50,6 +50,8 @@ export interface JobShape {
 
 export interface JobSpec {
   name: string | null;
+  /** Nodes the job spans (gang: all start together or none); its shape is per node. */
+  nodes: number;
   shape: JobShape;
   tier: JobTier;
   command: string[];
@@ -75,6 +77,8 @@ export interface JobTransition {
 
 export const JOB_LIMITS = {
   maxGpusPerJob: 64,
+  /** Nodes one gang job may span. */
+  maxNodesPerJob: 64,
   maxCommandBytes: 64 * 1024,
   maxEnvBytes: 64 * 1024,
   maxEnvEntries: 256,

@@ -20,6 +20,22 @@ describe('placement engine', () => {
     expect(decision?.placement.devices.map((d) => d.index)).toEqual([0, 1]);
   });
 
+  it('places a gang on distinct eligible nodes, all or none', () => {
+    const slurm = { executor: 'slurm' };
+    const nodes = [node('a', [1000, 1000], 'H100', slurm), node('b', [1000, 1000], 'H100', { executor: 'agent' }), node('c', [1000, 0], 'H100', slurm), node('d', [1000, 1000], 'H100', slurm)];
+    const engine = new PlacementEngine(bestFitPolicy(), nodes);
+    const gang = engine.placeGang(whole(1), 3, (n) => n.executor === 'slurm');
+    expect(gang?.map((d) => d.node.id).sort()).toEqual(['a', 'c', 'd']);
+    // Each node gave one GPU; the agent node was never considered and every node is schedulable again.
+    expect(nodes.map((n) => n.devices.filter((d) => d.freeMilli === 1000).length)).toEqual([1, 2, 0, 1]);
+    expect(nodes.every((n) => n.schedulable)).toBe(true);
+    // Two more whole GPUs on two Slurm nodes: only a and d have one each → fits; a third node does not exist.
+    expect(engine.placeGang(whole(1), 3, (n) => n.executor === 'slurm')).toBeUndefined();
+    expect(nodes.map((n) => n.devices.filter((d) => d.freeMilli === 1000).length)).toEqual([1, 2, 0, 1]);
+    expect(engine.placeGang(whole(1), 2, (n) => n.executor === 'slurm')?.map((d) => d.node.id).sort()).toEqual(['a', 'd']);
+    expect(engine.place(whole(2))?.node.id).toBe('b');
+  });
+
   it('explains why nothing fits, counting nodes per reason', () => {
     const nodes = [
       node('a', [1000, 500]),

@@ -220,6 +220,70 @@ export class PlacementEngine {
     this.join(index);
   }
 
+  /**
+   * Gang placement: the request on `count` distinct nodes, all or none (a multi-node job's per-node
+   * shape). Only nodes `eligible` accepts are considered (an executor that can start multi-node work).
+   * Nodes are chosen one at a time by the policy, each chosen node hidden from the next choice; if
+   * fewer than `count` fit, every reservation made is undone and nothing changes.
+   */
+  placeGang(request: PlacementRequest, count: number, eligible: (node: NodeView) => boolean): EngineDecision[] | undefined {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`a gang needs a whole number of nodes ≥ 1 (got ${count})`);
+    const hidden: number[] = [];
+    const hide = (index: number) => {
+      const node = this.nodes[index]!;
+      if (!node.schedulable) return;
+      node.schedulable = false;
+      hidden.push(index);
+      this.leave(index);
+      this.join(index);
+    };
+    this.nodes.forEach((node, i) => {
+      if (!eligible(node)) hide(i);
+    });
+    const placed: EngineDecision[] = [];
+    try {
+      while (placed.length < count) {
+        const decision = this.choose(request);
+        if (!decision) break;
+        this.reserve(request, decision);
+        placed.push(decision);
+        hide(this.nodeIndex.get(decision.node)!);
+      }
+    } finally {
+      for (const i of hidden) {
+        this.nodes[i]!.schedulable = true;
+        this.leave(i);
+        this.join(i);
+      }
+    }
+    if (placed.length < count) {
+      for (const d of placed) this.unreserve(request, d);
+      return undefined;
+    }
+    return placed;
+  }
+
+  /** Gives a reserved decision's resources back (the inverse of reserve). */
+  unreserve(request: PlacementRequest, decision: EngineDecision): void {
+    const { node, placement } = decision;
+    const index = this.nodeIndex.get(node);
+    if (index === undefined) throw new Error(`node ${node.name} is not one of this engine's nodes`);
+    node.cpuMilliFree += request.cpuMilli;
+    node.memoryMibFree += request.memoryMib;
+    for (const grant of placement.devices) {
+      const device = node.devices.find((d) => d.id === grant.deviceId);
+      if (device) device.freeMilli += grant.milli;
+    }
+    const kind = workKind(request);
+    const n = kind !== null ? node.workKinds?.get(kind) : undefined;
+    if (kind !== null && n !== undefined) {
+      if (n <= 1) node.workKinds!.delete(kind);
+      else node.workKinds!.set(kind, n - 1);
+    }
+    this.leave(index);
+    this.join(index);
+  }
+
   /** Why no node can take the request: each reason with the number of nodes that gave it. */
   explain(request: PlacementRequest): PendingReason[] {
     const reasons = new Map<string, number>();

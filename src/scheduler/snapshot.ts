@@ -30,6 +30,8 @@ export interface NodeView {
    * cluster alike work. The engine keeps it up to date as it reserves; absent means none known.
    */
   workKinds?: Map<string, number>;
+  /** What runs work there ('agent', 'slurm'); gang jobs need an executor that starts multi-node work. */
+  executor?: string;
 }
 
 export interface ClusterSnapshot {

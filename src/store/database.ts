@@ -8,6 +8,7 @@ import { marketMigration } from './migrations/0002-market.js';
 import { telemetryMigration } from './migrations/0003-telemetry.js';
 import { idleMigration } from './migrations/0004-idle.js';
 import { parkingMigration } from './migrations/0005-parking.js';
+import { executorMigration } from './migrations/0006-executor.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -101,7 +102,7 @@ function withStatementCache(sqlite: SQLite.Database, limit = 500): SQLite.Databa
 class StaticMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-initial': initialMigration(this.dialect), '0002-market': marketMigration(this.dialect), '0003-telemetry': telemetryMigration(this.dialect), '0004-idle': idleMigration(this.dialect), '0005-parking': parkingMigration(this.dialect) };
+    return { '0001-initial': initialMigration(this.dialect), '0002-market': marketMigration(this.dialect), '0003-telemetry': telemetryMigration(this.dialect), '0004-idle': idleMigration(this.dialect), '0005-parking': parkingMigration(this.dialect), '0006-executor': executorMigration(this.dialect) };
   }
 }
 

@@ -167,6 +167,10 @@ export interface JobsTable {
    */
   idle_since: number | null;
   idle_flagged_at: number | null;
+  /** The external engine's id for the current run (a Slurm job id); null for agent work and before submission. */
+  executor_ref: string | null;
+  /** Nodes a gang job spans (1: one node); gpus, CPU and memory are per node. */
+  node_count: number;
 }
 
 export interface AllocationsTable {
