@@ -89,7 +89,7 @@ export class ControlPlane {
   private releaseLeadership: (() => void) | undefined;
   private stopped = false;
   private inFlight = new Set<Promise<unknown>>();
-  private readonly executors: Array<{ executor: Executor; intervalMs: number; running: boolean }> = [];
+  private readonly executors: Array<{ executor: Executor; intervalMs: number; running: boolean; again: boolean; soon?: NodeJS.Timeout }> = [];
 
   constructor(
     readonly store: StoreHandle,
@@ -128,7 +128,39 @@ export class ControlPlane {
 
   /** Adds an engine-driving executor (Slurm) whose reconcile pass runs with the other loops; call before start(). */
   useExecutor(executor: Executor, intervalMs: number): void {
-    this.executors.push({ executor, intervalMs, running: false });
+    this.executors.push({ executor, intervalMs, running: false, again: false });
+  }
+
+  /**
+   * One reconcile pass of an executor; passes never overlap (a kick during one runs another after it).
+   * After a pass that submitted or signalled work, another follows shortly: the engine starts or stops
+   * it within about a second, and waiting for the regular interval would add that interval to every
+   * job's start.
+   */
+  private executorPass(entry: (typeof this.executors)[number]): void {
+    if (this.stopped || !this.leader) return;
+    if (entry.running) {
+      entry.again = true;
+      return;
+    }
+    entry.running = true;
+    entry.again = false;
+    void this.guard(`${entry.executor.name} executor`, async () => {
+      const r = await entry.executor.sync();
+      if (r.finished > 0 || r.lost > 0) this.kick();
+      if (r.submitted + r.started + r.finished + r.signalled + r.lost > 0) this.log.debug({ executor: entry.executor.name, ...r }, 'executor pass');
+      return r;
+    }).then((r) => {
+      entry.running = false;
+      if (entry.again) this.executorPass(entry);
+      else if (r && (r.submitted > 0 || r.signalled > 0 || r.waiting > 0) && !entry.soon) {
+        entry.soon = setTimeout(() => {
+          entry.soon = undefined;
+          this.executorPass(entry);
+        }, 250);
+        entry.soon.unref();
+      }
+    });
   }
 
   /** The executors in use and their health, for the API. */
@@ -159,21 +191,8 @@ export class ControlPlane {
       }),
     );
     for (const entry of this.executors) {
-      const pass = () => {
-        // A slow engine must not pile passes up: one at a time per executor.
-        if (entry.running) return;
-        entry.running = true;
-        void this.guard(`${entry.executor.name} executor`, async () => {
-          const r = await entry.executor.sync();
-          if (r.finished > 0 || r.lost > 0 || r.nodes > 0) this.kick();
-          if (r.submitted + r.started + r.finished + r.signalled + r.lost > 0) this.log.debug({ executor: entry.executor.name, ...r }, 'executor pass');
-          return r;
-        }).finally(() => {
-          entry.running = false;
-        });
-      };
-      this.every(entry.intervalMs, pass);
-      pass();
+      this.every(entry.intervalMs, () => this.executorPass(entry));
+      this.executorPass(entry);
     }
     this.every(this.options.parkingIntervalMs ?? 30_000, () =>
       this.guard('node parking', async () => {
@@ -191,6 +210,7 @@ export class ControlPlane {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.kickTimer) clearTimeout(this.kickTimer);
+    for (const e of this.executors) if (e.soon) clearTimeout(e.soon);
     await Promise.allSettled([...this.inFlight]);
     this.releaseLeadership?.();
     this.leader = false;
@@ -218,6 +238,8 @@ export class ControlPlane {
         this.scheduleAgain = false;
         const r = await this.guard('scheduler', () => this.scheduling.run());
         if (r) this.shortGpus = r.shortGpus;
+        // Placed work goes to its engine now, not at the executor's next tick.
+        if (r && r.placed > 0) for (const e of this.executors) this.executorPass(e);
       } while (this.scheduleAgain && !this.stopped);
     } finally {
       this.scheduleRunning = false;

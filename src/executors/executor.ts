@@ -20,6 +20,8 @@ export interface ExecutorSyncResult {
   finished: number;
   signalled: number;
   lost: number;
+  /** Submitted jobs the engine has not started yet (the control plane looks again soon while any wait). */
+  waiting: number;
 }
 
 export interface Executor {

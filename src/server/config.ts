@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { extendCatalog, type GpuModel } from '../domain/gpu-catalog.js';
 import { isUnidleError } from '../domain/errors.js';
 import { DEFAULT_POLICY, policyNames } from '../scheduler/policy-registry.js';
@@ -47,6 +47,25 @@ export interface ServerConfig {
   powerParkCommand: string | undefined;
   powerWakeCommand: string | undefined;
   powerStatusCommand: string | undefined;
+  /** agent: node agents only; slurm: also run work on a Slurm cluster (docs/slurm.md). */
+  executor: 'agent' | 'slurm';
+  slurm: SlurmConfig;
+}
+
+export interface SlurmConfig {
+  /** slurmrestd URL; unset: the Slurm commands (sbatch, squeue, sacct…) with SLURM_CONF. */
+  restUrl: string | undefined;
+  /** The JWT key file (AuthAltParameters=jwt_key=…) to mint tokens with, or a fixed token. */
+  jwtKeyFile: string | undefined;
+  token: string | undefined;
+  user: string;
+  partition: string;
+  /** The center Slurm's nodes belong to (created if missing). */
+  center: string;
+  /** Where Slurm writes job output; must be readable by the server. */
+  logDir: string;
+  pollMs: number;
+  lostAfterMs: number;
 }
 
 /**
@@ -106,6 +125,7 @@ export interface ConfigInput {
   databaseUrl?: string;
   policy?: string;
   logLevel?: string;
+  executor?: string;
 }
 
 export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -122,10 +142,18 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
   if (powerDriver === 'command' && (!env.UNIDLE_POWER_PARK_CMD || !env.UNIDLE_POWER_WAKE_CMD)) {
     throw new ConfigError('UNIDLE_POWER_DRIVER=command needs UNIDLE_POWER_PARK_CMD and UNIDLE_POWER_WAKE_CMD (shell commands; the node is in $UNIDLE_NODE_NAME and $UNIDLE_NODE_HOSTNAME)');
   }
+  const executor = (flags.executor ?? env.UNIDLE_EXECUTOR ?? 'agent') as 'agent' | 'slurm';
+  if (executor !== 'agent' && executor !== 'slurm') throw new ConfigError(`${flags.executor !== undefined ? '--executor' : 'UNIDLE_EXECUTOR'} must be agent or slurm (got "${flags.executor ?? env.UNIDLE_EXECUTOR}")`);
+  const restUrl = env.UNIDLE_SLURMRESTD_URL || undefined;
+  if (restUrl && !/^https?:\/\//.test(restUrl)) throw new ConfigError(`UNIDLE_SLURMRESTD_URL must be an http(s):// URL such as http://127.0.0.1:16819 (got "${restUrl}")`);
+  if (executor === 'slurm' && restUrl && !env.UNIDLE_SLURM_JWT_KEY_FILE && !env.SLURMRESTD_TOKEN) {
+    throw new ConfigError('UNIDLE_SLURMRESTD_URL needs UNIDLE_SLURM_JWT_KEY_FILE (the jwt_key of slurm.conf) or SLURMRESTD_TOKEN (from `scontrol token`); `eval "$(scripts/slurm-dev-cluster.sh env)"` sets them for the dev cluster');
+  }
+  const dataDir = resolve(flags.dataDir ?? env.UNIDLE_DATA_DIR ?? '.unidle');
   return {
     host: flags.host ?? env.UNIDLE_HOST ?? '127.0.0.1',
     port,
-    dataDir: resolve(flags.dataDir ?? env.UNIDLE_DATA_DIR ?? '.unidle'),
+    dataDir,
     databaseUrl: databaseUrl || undefined,
     pgSchema: env.UNIDLE_PG_SCHEMA || undefined,
     policy,
@@ -153,5 +181,17 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
     powerParkCommand: env.UNIDLE_POWER_PARK_CMD || undefined,
     powerWakeCommand: env.UNIDLE_POWER_WAKE_CMD || undefined,
     powerStatusCommand: env.UNIDLE_POWER_STATUS_CMD || undefined,
+    executor,
+    slurm: {
+      restUrl,
+      jwtKeyFile: env.UNIDLE_SLURM_JWT_KEY_FILE || undefined,
+      token: env.SLURMRESTD_TOKEN || undefined,
+      user: env.UNIDLE_SLURM_USER || env.USER || 'root',
+      partition: env.UNIDLE_SLURM_PARTITION || 'batch',
+      center: env.UNIDLE_SLURM_CENTER || 'slurm-center',
+      logDir: resolve(env.UNIDLE_SLURM_LOG_DIR || join(dataDir, 'slurm-output')),
+      pollMs: intFrom('UNIDLE_SLURM_POLL_MS', env.UNIDLE_SLURM_POLL_MS, 2000, 100),
+      lostAfterMs: intFrom('UNIDLE_SLURM_LOST_AFTER_SECONDS', env.UNIDLE_SLURM_LOST_AFTER_SECONDS, 120, 1) * 1000,
+    },
   };
 }

@@ -1,5 +1,9 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { SlurmExecutor } from '../executors/slurm/slurm-executor.js';
+import { SlurmRestClient } from '../executors/slurm/slurmrestd-client.js';
+import { SlurmCliClient } from '../executors/slurm/slurm-cli-client.js';
 import pino from 'pino';
 import { buildApp, type App } from '../api/app.js';
 import { ControlPlane, type ControlPlaneOptions } from '../control/control-plane.js';
@@ -54,6 +58,19 @@ export function controlOptions(config: ServerConfig): ControlPlaneOptions {
   };
 }
 
+/** The Slurm executor of the configuration: slurmrestd when a URL is set, else the Slurm commands. */
+async function slurmExecutor(control: ControlPlane, config: ServerConfig, logger: pino.Logger): Promise<SlurmExecutor> {
+  const s = config.slurm;
+  const api = s.restUrl
+    ? new SlurmRestClient({ baseUrl: s.restUrl, user: s.user, ...(s.jwtKeyFile ? { jwtKeyFile: s.jwtKeyFile } : { token: s.token! }), requeueVia: new SlurmCliClient() })
+    : new SlurmCliClient();
+  const existing = (await control.inventory.listCenters()).find((c) => c.name === s.center || c.id === s.center);
+  const centerId = existing?.id ?? (await control.inventory.createCenter('system', { name: s.center, region: 'local', timezone: 'Asia/Shanghai' })).id;
+  await mkdir(s.logDir, { recursive: true });
+  logger.info({ api: api.kind, url: s.restUrl, center: s.center, partition: s.partition }, 'running work on Slurm');
+  return new SlurmExecutor(control.store.db, control.clock, api, control.inventory, control.agents, { centerId, partition: s.partition, logDir: s.logDir, workDir: s.logDir, lostAfterMs: s.lostAfterMs }, logger);
+}
+
 /** The composition root of the control plane: store + core + API, wired and listening. */
 export async function startServer(config: ServerConfig, options: { clock?: Clock; logger?: pino.Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
@@ -67,6 +84,7 @@ export async function startServer(config: ServerConfig, options: { clock?: Clock
   }
   const control = new ControlPlane(store, options.clock ?? systemClock, controlOptions(config), logger);
   const app = await buildApp({ control, version: unidleVersion(), errorLog: logger });
+  if (config.executor === 'slurm') control.useExecutor(await slurmExecutor(control, config, logger), config.slurm.pollMs);
   await control.start();
   let address: string;
   try {
