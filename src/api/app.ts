@@ -18,6 +18,7 @@ import { registerMarketRoutes } from './routes/market-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
 import { registerTimelineRoutes } from './routes/timeline-routes.js';
+import { registerDemandRoutes } from './routes/demand-routes.js';
 import { registerConsole } from './console-static.js';
 
 declare module 'fastify' {
@@ -116,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAgentRoutes(app, options.control);
   registerIdleRoutes(app, options.control);
   registerTimelineRoutes(app, options.control);
+  registerDemandRoutes(app, options.control);
   registerConsole(app);
   return app;
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, ROOT, runCli, waitUntil, type Proc } from '../support/processes.js';
@@ -16,8 +17,46 @@ const INSTALL = 'chromium is not installed at /usr/bin/chromium: run scripts/ins
 const ADMIN_KEY = 'unk_0123456789ab_operator-key-for-the-console-e2e';
 const DEMO_KEY = 'unk_ba9876543210_demo-tenant-key-for-the-console-e2e';
 const SHOTS = join(ROOT, 'test-results', 'console');
+const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const CONSOLE_BUILT = existsSync(join(ROOT, 'dist', 'console', 'index.html'));
 const haveChromium = existsSync(CHROMIUM);
+
+/**
+ * `days` days of allocations up to now, written straight into the server's SQLite database: on
+ * devices of the simulated fleet, a base load all day and a weekday office-hours peak (UTC), each day
+ * one finished job (a copy of a fleet job). Only finished allocations: the live services see nothing new.
+ */
+function seedDemandHistory(path: string, days: number): void {
+  const db = new Database(path, { timeout: 10_000 });
+  try {
+    const template = db.prepare("select * from jobs where name like 'fleet-%' limit 1").get() as Record<string, unknown>;
+    const devices = db.prepare("select d.id, d.node_id, d.idx from devices d join nodes n on n.id = d.node_id where n.name >= 'sim-node-150' order by n.name, d.idx").all() as { id: string; node_id: string; idx: number }[];
+    const columns = Object.keys(template);
+    const insertJob = db.prepare(`insert into jobs (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`);
+    const insertAlloc = db.prepare('insert into allocations (id, job_id, node_id, device_id, device_index, model, gpu_milli, created_at, released_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const until = Date.now() - 60_000;
+    const first = Math.floor(until / DAY) * DAY - days * DAY;
+    db.transaction(() => {
+      for (let i = 0; i <= days; i++) {
+        const day = first + i * DAY;
+        const weekday = ![0, 6].includes(new Date(day).getUTCDay());
+        const id = `job_e2e_history_${i}`;
+        insertJob.run({ ...template, id, name: `history-${i}`, state: 'succeeded', idempotency_key: null });
+        const busy = (d: number, from: number, to: number) => {
+          const [start, end] = [day + from * HOUR, Math.min(day + to * HOUR, until)];
+          if (start < end) insertAlloc.run(`alc_e2e_${i}_${d}`, id, devices[d]!.node_id, devices[d]!.id, devices[d]!.idx, 'H100', 1000, start, end);
+        };
+        const base = 260 + (i % 3) * 20;
+        for (let d = 0; d < base; d++) busy(d, 0, 24);
+        if (weekday) for (let d = base; d < base + 150 + (i % 4) * 10; d++) busy(d, 8 + (d % 3), 17 + (d % 4));
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
 
 if (!haveChromium && process.env.CI) {
   describe('web console in Chromium', () => {
@@ -136,13 +175,68 @@ if (!haveChromium && process.env.CI) {
       await shot('operator-heatmap');
       await page.click('nav a[href="/nodes"]');
       await page.waitForSelector('text=demo-node-2');
+      await page.waitForSelector('[data-testid=parking-status]');
       await shot('operator-nodes');
+
+      // Node parking: park an idle node, see it in the overview's headline numbers, wake it; a veto.
+      const row = (name: string) => page.locator(`tr[data-node="${name}"]`);
+      const power = (name: string) => row(name).locator('[data-testid=power-cell]').textContent();
+      await row('demo-node-1').locator('button[data-action=park]').click();
+      await expect.poll(() => page.textContent('[data-testid=node-message]')).toMatch(/demo-node-1 is parked/);
+      await expect.poll(() => power('demo-node-1')).toMatch(/^parked/);
+      await expect.poll(() => page.textContent('[data-testid=parked-gpus]')).toBe('8');
+      await shot('operator-nodes-parked');
+      await page.click('nav a[href="/overview"]');
+      await page.waitForSelector('[data-testid=overview][data-ready=true]');
+      expect(await page.textContent('[data-testid=stat-parked] .stat-value')).toBe('8');
+      expect(await page.textContent('[data-testid=stat-parked] .stat-hint')).toMatch(/parked nodes: 1 · policy: off/);
+      await page.waitForSelector('[data-testid=overview] [data-testid=parking-status]');
+      await shot('operator-overview-parked');
+      await page.click('nav a[href="/nodes"]');
+      await row('demo-node-1').locator('button[data-action=wake]').click();
+      await expect.poll(() => power('demo-node-1')).toMatch(/^(waking|on)/);
+      await row('demo-node-2').locator('button[data-action=forbid-park]').click();
+      await expect.poll(() => row('demo-node-2').textContent()).toMatch(/parking forbidden/);
+      expect(await row('demo-node-2').locator('button[data-action=park]').count()).toBe(0);
+      await row('demo-node-2').locator('button[data-action=allow-park]').click();
+      await expect.poll(() => row('demo-node-2').locator('button[data-action=park]').count()).toBe(1);
       await page.click('nav a[href="/tenants"]');
       await page.waitForSelector('text=Demo tenant');
       await shot('operator-tenants');
       await page.click('nav a[href="/prices"]');
       await page.waitForSelector('text=H100');
       await shot('operator-prices');
+
+      // Demand: nothing has run yet, so no history and no forecast, and the page says why.
+      await page.click('nav a[href="/demand"]');
+      await page.waitForSelector('[data-testid=demand-unavailable][data-reason=no-history]');
+      expect(await page.locator('[data-testid=chart-demand]').count()).toBe(0);
+      await shot('operator-demand-no-history');
+
+      // Simulator reports: an energy replay, a placement experiment, a bad file, not JSON at all.
+      await page.click('nav a[href="/simulations"]');
+      await page.waitForSelector('text=No report open.');
+      await page.setInputFiles('[data-testid=sim-file]', join(FIXTURES, 'sim-energy.json'));
+      await page.waitForSelector('[data-testid=sim-report][data-kind=energy]');
+      for (const chart of ['chart-sim-energy', 'chart-sim-trade', 'chart-sim-cycles']) await page.waitForSelector(`[data-testid=${chart}][data-chart-ready=true]`);
+      expect(await page.textContent('[data-testid=sim-best]')).toMatch(/62\.2 %.*idle-timer/);
+      await shot('operator-sim-energy');
+      await page.setInputFiles('[data-testid=sim-file]', join(FIXTURES, 'sim-openb.json'));
+      await page.waitForSelector('[data-testid=sim-report][data-kind=openb]');
+      for (const chart of ['chart-sim-unalloc', 'chart-sim-alloc', 'chart-sim-seeds']) await page.waitForSelector(`[data-testid=${chart}][data-chart-ready=true]`);
+      expect(await page.textContent('[data-testid=sim-best]')).toMatch(/3\.75 %.*unidle/);
+      await shot('operator-sim-openb');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForSelector('[data-testid=chart-sim-seeds][data-chart-ready=true]');
+      await shot('operator-sim-openb-phone');
+      await page.setViewportSize({ width: 1366, height: 900 });
+      await page.setInputFiles('[data-testid=sim-file]', join(FIXTURES, 'sim-bad.json'));
+      const problems = await page.waitForSelector('[data-testid=sim-problems]');
+      expect(await problems.textContent()).toContain('policies[1].energyKWh: expected a number, found "lots".');
+      expect(await problems.textContent()).toContain('policies[1].powerCyclesPerNodeDay is missing.');
+      await shot('operator-sim-bad');
+      await page.setInputFiles('[data-testid=sim-file]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('energy: lots') });
+      await expect.poll(() => page.textContent('[data-testid=sim-problems]')).toMatch(/notes\.txt is not a simulator report.*the file is not JSON/);
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${base}/overview`);
       await page.waitForSelector('[data-testid=overview][data-ready=true]');
@@ -184,6 +278,45 @@ if (!haveChromium && process.env.CI) {
       await page.click('nav a[href="/billing"]');
       await page.waitForSelector('[data-testid=balance]');
       await shot('tenant-billing');
+
+      // A reservation: the reserved-tier quote follows the form, then buy it and see it listed.
+      await page.click('nav a[href="/reservations"]');
+      await page.waitForSelector('text=No reservations yet.');
+      const total = page.locator('[data-testid=rsv-total]');
+      await expect.poll(() => total.textContent(), { timeout: 10_000 }).toMatch(/¥/);
+      const oneDay = await total.textContent();
+      await page.fill('#rsv-days', '2');
+      await expect.poll(() => total.textContent(), { timeout: 10_000 }).not.toBe(oneDay);
+      await shot('tenant-reserve');
+      await page.click('[data-testid=rsv-buy]');
+      await expect.poll(() => page.textContent('[data-testid=rsv-result]'), { timeout: 10_000 }).toMatch(/Reserved 1 × H100 until .*; ¥.* was charged/);
+      await page.waitForSelector('table >> text=active');
+      await shot('tenant-reservations');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await shot('tenant-reservations-phone');
+      await page.setViewportSize({ width: 1366, height: 900 });
+
+      // Team and keys (the demo key is a tenant admin's): add a member, make them a key, revoke it.
+      await page.click('nav a[href="/team"]');
+      await page.waitForSelector('[data-testid=members-table] >> text=demo-admin');
+      await page.fill('#member-name', 'alice');
+      await page.click('[data-testid=add-member]');
+      await page.waitForSelector('[data-testid=members-table] >> text=alice');
+      await page.fill('#key-name', 'e2e-laptop');
+      await page.selectOption('#key-member', { label: 'alice' });
+      await page.click('[data-testid=create-key]');
+      const secret = (await page.textContent('[data-testid=new-key-secret]'))!;
+      expect(secret).toMatch(/^unk_/);
+      expect((await api('GET', '/v1/me', secret)).name).toBe('alice');
+      await shot('tenant-team');
+      await page.click('[data-testid=new-key] button.btn-ghost');
+      await page.locator('tr[data-key="e2e-laptop"] button').click();
+      await expect.poll(() => page.textContent('[data-testid=key-message]')).toMatch(/e2e-laptop .* is revoked/);
+      expect((await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+      // The key in use cannot be revoked from here.
+      expect(await page.locator('tr:has-text("you are signed in with it") button').isDisabled()).toBe(true);
+      await page.click('nav a[href="/billing"]');
+      await page.waitForSelector('[data-testid=balance]');
       expectNoErrors();
     }, 90_000);
 
@@ -210,7 +343,21 @@ if (!haveChromium && process.env.CI) {
       await page.waitForSelector('h1 >> text=概览');
       await page.waitForSelector('[data-testid=overview][data-ready=true]');
       await page.waitForSelector('text=实际繁忙');
+      await page.waitForSelector('text=节点休眠');
       await shot('operator-overview-zh');
+      await page.click('nav a[href="/nodes"]');
+      await page.waitForSelector('button[data-action=park] >> text=休眠');
+      await shot('operator-nodes-zh');
+      // A job has run since: there is history now, too little for a forecast.
+      await page.click('nav a[href="/demand"]');
+      await page.waitForSelector('[data-testid=demand-unavailable][data-reason=history-too-short] >> text=预测需要 15 天');
+      await page.waitForSelector('[data-testid=chart-demand][data-chart-ready=true]');
+      await shot('operator-demand-short-zh');
+      await page.click('nav a[href="/simulations"]');
+      await page.setInputFiles('[data-testid=sim-file]', join(FIXTURES, 'sim-openb.json'));
+      await page.waitForSelector('[data-testid=chart-sim-unalloc][data-chart-ready=true]');
+      await page.waitForSelector('text=未分配 % @100');
+      await shot('operator-sim-openb-zh');
       expectNoErrors();
     }, 60_000);
 
@@ -266,6 +413,40 @@ if (!haveChromium && process.env.CI) {
       await page.keyboard.press('ArrowDown');
       await expect.poll(() => page.textContent('#heatmap-detail')).toMatch(/GPU 1/);
       await shot('operator-heatmap-2000');
+
+      // Parking is refused for a node that holds work, and the page shows the server's reason.
+      const busy = ((await api('GET', '/v1/nodes', ADMIN_KEY)).items as { name: string; allocatedGpuMilli: number }[]).find((n) => n.name.startsWith('sim-node-') && n.allocatedGpuMilli > 0)!;
+      await page.click('nav a[href="/nodes"]');
+      await page.fill('input[type=search]', busy.name);
+      await page.locator(`tr[data-node="${busy.name}"] button[data-action=park]`).click();
+      await expect.poll(() => page.textContent('[data-testid=node-message]')).toMatch(new RegExp(`${busy.name}.*holds work; only an empty node can be parked`));
+      expect(await page.getAttribute('[data-testid=node-message]', 'role')).toBe('alert');
+      // Chromium logs the refused request itself as a console error: that one, and only it, is expected.
+      expect(errors.filter((e) => /status of 409 \(Conflict\) \(.*\/park\)$/.test(e))).toHaveLength(1);
+      errors.splice(0, errors.length, ...errors.filter((e) => !/status of 409 \(Conflict\) \(.*\/park\)$/.test(e)));
+      await shot('operator-nodes-park-refused-zh');
+
+      // Three weeks of demand history (written into the database, as if the fleet had run since),
+      // then the forecast with its bands, the baseline and the backtest.
+      seedDemandHistory(join(dataDir, 'unidle.db'), 21);
+      await page.click('nav a[href="/demand"]');
+      await page.waitForSelector('[data-testid=demand-backtest]', { timeout: 15_000 });
+      await page.waitForSelector('[data-testid=chart-demand][data-chart-ready=true]');
+      expect(await page.textContent('[data-testid=demand-history] .stat-value')).toMatch(/^2[01]/);
+      await shot('operator-demand-forecast-zh');
+      await page.click('.lang button[lang=en]');
+      await page.waitForSelector('text=Forecast vs actual demand');
+      await page.click('text=Show the 48 forecast hours as a table');
+      expect(await page.locator('[data-testid=forecast-table] tbody tr').count()).toBe(48);
+      await shot('operator-demand-forecast');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await shot('operator-demand-forecast-phone');
+      await page.click('.menu-toggle');
+      await page.click('nav a[href="/nodes"]');
+      await page.fill('input[type=search]', 'demo-node');
+      await page.waitForSelector('tr[data-node="demo-node-2"]');
+      await shot('operator-nodes-phone');
+      await page.setViewportSize({ width: 1366, height: 900 });
       expectNoErrors();
     }, 90_000);
   });

@@ -43,6 +43,10 @@ const Jobs = lazyPage(() => import('./pages/jobs.js'));
 const JobDetailPage = lazyPage(() => import('./pages/job-detail.js'));
 const Submit = lazyPage(() => import('./pages/submit.js'));
 const Billing = lazyPage(() => import('./pages/billing.js'));
+const Demand = lazyPage(() => import('./pages/demand.js'));
+const SimReports = lazyPage(() => import('./pages/sim-reports.js'));
+const Reservations = lazyPage(() => import('./pages/reservations.js'));
+const Team = lazyPage(() => import('./pages/team.js'));
 
 interface Route {
   path: string;
@@ -55,14 +59,20 @@ const OPERATOR: Route[] = [
   { path: '/nodes', label: 'nav.nodes', page: Nodes },
   { path: '/tenants', label: 'nav.tenants', page: Tenants },
   { path: '/prices', label: 'nav.prices', page: Prices },
+  { path: '/demand', label: 'nav.demand', page: Demand },
+  { path: '/simulations', label: 'nav.sim', page: SimReports },
   { path: '/jobs', label: 'nav.jobs', page: Jobs },
 ];
-const TENANT: Route[] = [
+const tenantRoutes = (admin: boolean): Route[] => [
   { path: '/submit', label: 'nav.submit', page: Submit },
   { path: '/jobs', label: 'nav.jobs', page: Jobs },
+  { path: '/reservations', label: 'nav.reservations', page: Reservations },
   { path: '/billing', label: 'nav.billing', page: Billing },
   { path: '/prices', label: 'nav.prices', page: Prices },
+  { path: '/team', label: admin ? 'nav.team' : 'nav.keys', page: Team },
 ];
+const TENANT_ADMIN = tenantRoutes(true);
+const TENANT_MEMBER = tenantRoutes(false);
 
 function LanguageSwitch() {
   const { locale, setLocale, t } = useI18n();
@@ -82,7 +92,7 @@ export function App() {
   const { t } = useI18n();
   const { path } = usePath();
   const [menuOpen, setMenuOpen] = useState(false);
-  const routes = me ? (isOperator(me) ? OPERATOR : TENANT) : [];
+  const routes = me ? (isOperator(me) ? OPERATOR : me.role === 'tenant-admin' ? TENANT_ADMIN : TENANT_MEMBER) : [];
   const home = routes[0]?.path ?? '/signin';
 
   useEffect(() => {

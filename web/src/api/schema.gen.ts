@@ -6634,6 +6634,206 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/demand": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hourly GPU demand, with a Holt-Winters forecast and a seasonal-naive baseline once there are 15 days of history (operators)
+         * @description Mean allocated GPUs per hour over the last `days` days (the hour in progress last). With 15 days of allocation history: a Holt-Winters forecast (daily and weekly seasons) of the next `horizon` hours with 80 % and 95 % intervals, the seasonal-naive baseline (the same hour a week before), and a backtest of both on the last 24 complete hours. Otherwise `unavailable` says why.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description days of actual demand to return (the models always fit on up to 35 days) */
+                    days?: number;
+                    /** @description hours to forecast */
+                    horizon?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            actual: {
+                                /** @description start of each hour; the last is the hour in progress */
+                                at: number[];
+                                /** @description mean GPUs allocated over the hour (milli-GPU / 1000, time-weighted; the hour in progress over its elapsed part); null before the first allocation */
+                                busyGpus: (number | null)[];
+                            };
+                            backtest: {
+                                /** @description what happened in the last 24 complete hours */
+                                actual: number[];
+                                at: number[];
+                                /** @description share of the hours inside the 80 % interval, 0..1 */
+                                coverage80: number;
+                                coverage95: number;
+                                holtWinters: {
+                                    /** @description 80 % interval, lower */
+                                    lower80: number[];
+                                    /** @description 95 % interval, lower */
+                                    lower95: number[];
+                                    /** @description point forecast, GPUs */
+                                    mean: number[];
+                                    /** @description 80 % interval, upper */
+                                    upper80: number[];
+                                    /** @description 95 % interval, upper */
+                                    upper95: number[];
+                                };
+                                /** @description mean absolute error, GPUs */
+                                maeHoltWinters: number;
+                                maeSeasonalNaive: number;
+                                /** @description the baseline forecast for those hours */
+                                seasonalNaive: number[];
+                            } | null;
+                            /** @description devices registered now; forecasts are clamped to [0, capacity] */
+                            capacityGpus: number;
+                            forecast: {
+                                /** @description start of each forecast hour; the first is the hour in progress */
+                                at: number[];
+                                /** @description hourly observations the models were fitted on */
+                                fittedHours: number;
+                                holtWinters: {
+                                    /** @description 80 % interval, lower */
+                                    lower80: number[];
+                                    /** @description 95 % interval, lower */
+                                    lower95: number[];
+                                    /** @description point forecast, GPUs */
+                                    mean: number[];
+                                    /** @description 80 % interval, upper */
+                                    upper80: number[];
+                                    /** @description 95 % interval, upper */
+                                    upper95: number[];
+                                };
+                                seasonalNaive: {
+                                    /** @description 80 % interval, lower */
+                                    lower80: number[];
+                                    /** @description 95 % interval, lower */
+                                    lower95: number[];
+                                    /** @description point forecast, GPUs */
+                                    mean: number[];
+                                    /** @description 80 % interval, upper */
+                                    upper80: number[];
+                                    /** @description 95 % interval, upper */
+                                    upper95: number[];
+                                };
+                            } | null;
+                            /** @description days from the first allocation to now */
+                            historyDays: number;
+                            historyStart: number | null;
+                            /** @description history a forecast needs */
+                            minHistoryDays: number;
+                            now: number;
+                            /** @description one hour */
+                            stepMs: number;
+                            unavailable: {
+                                message: string;
+                                reason: "no-history" | "history-too-short" | "fit-failed";
+                            } | null;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable machine-readable code */
+                            code: string;
+                            detail: string;
+                            errors: {
+                                field: string;
+                                message: string;
+                            }[];
+                            status: number;
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable machine-readable code */
+                            code: string;
+                            detail: string;
+                            errors: {
+                                field: string;
+                                message: string;
+                            }[];
+                            status: number;
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable machine-readable code */
+                            code: string;
+                            detail: string;
+                            errors: {
+                                field: string;
+                                message: string;
+                            }[];
+                            status: number;
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable machine-readable code */
+                            code: string;
+                            detail: string;
+                            errors: {
+                                field: string;
+                                message: string;
+                            }[];
+                            status: number;
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/gpu-timeline": {
         parameters: {
             query?: never;

@@ -20,3 +20,8 @@ export type UsageReport = Response<'/v1/usage'>;
 export type CatalogModel = Response<'/v1/catalog'>['models'][number];
 
 export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled', 'lost', 'preempted'];
+export type ParkingStatus = Response<'/v1/parking'>;
+export type DemandReport = Response<'/v1/reports/demand'>;
+export type Member = Response<'/v1/tenants/{id}/members'>['items'][number];
+export type ApiKeyInfo = Response<'/v1/keys'>['items'][number];
+export type CreatedApiKey = Response<'/v1/keys', 'post'>;

@@ -18,12 +18,14 @@ export const PALETTE = ['#2563eb', '#16a34a', '#f59e0b', '#dc2626', '#7c3aed', '
 
 /**
  * An ECharts chart. `label` describes it to screen readers; `data-chart-ready` is set once it has drawn
- * a series with data (the end-to-end tests wait on it).
+ * a series with data (the end-to-end tests wait on it). On a narrow chart (a phone) a legend scrolls on
+ * one line instead of wrapping over the plot.
  */
 export function Chart({ option, label, height = 260, testId }: { option: EChartsOption; label: string; height?: number; testId?: string }) {
   const el = useRef<HTMLDivElement>(null);
   const chart = useRef<ReturnType<ECharts['init']> | null>(null);
   const [lib, setLib] = useState<ECharts | null>(loaded);
+  const [narrow, setNarrow] = useState(false);
 
   useEffect(() => {
     if (!lib) void loadECharts().then(setLib);
@@ -33,7 +35,10 @@ export function Chart({ option, label, height = 260, testId }: { option: ECharts
     if (!el.current || !lib) return;
     const c = lib.init(el.current, undefined, { renderer: 'canvas' });
     chart.current = c;
-    const ro = new ResizeObserver(() => c.resize());
+    const ro = new ResizeObserver(() => {
+      c.resize();
+      setNarrow((el.current?.clientWidth ?? 1000) < 560);
+    });
     ro.observe(el.current);
     return () => {
       ro.disconnect();
@@ -45,11 +50,13 @@ export function Chart({ option, label, height = 260, testId }: { option: ECharts
   useEffect(() => {
     const c = chart.current;
     if (!c || !el.current) return;
-    c.setOption({ color: PALETTE, animationDuration: 300, textStyle: { fontFamily: 'inherit' }, ...(option as object) }, { notMerge: true });
+    const legend = (option as { legend?: unknown }).legend;
+    const fitted = narrow && legend && typeof legend === 'object' && !Array.isArray(legend) ? { legend: { ...legend, type: 'scroll' } } : {};
+    c.setOption({ color: PALETTE, animationDuration: 300, textStyle: { fontFamily: 'inherit' }, ...(option as object), ...fitted }, { notMerge: true });
     const series = ((option as { series?: { data?: unknown[] }[] }).series ?? []) as { data?: unknown[] }[];
     const hasData = series.some((s) => Array.isArray(s.data) && s.data.some((d) => d !== null && d !== undefined));
     el.current.dataset.chartReady = hasData ? 'true' : 'empty';
-  }, [option, lib]);
+  }, [option, lib, narrow]);
 
   return <div ref={el} className="chart" role="img" aria-label={label} style={{ height }} data-testid={testId} />;
 }

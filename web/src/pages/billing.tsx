@@ -8,6 +8,7 @@ import { useI18n } from '../i18n/i18n.js';
 import type { MessageKey } from '../i18n/en.js';
 import { useSession } from '../session.js';
 import { ReservationTable } from './tenants.js';
+import { Link } from '../router.js';
 
 function months(n: number): string[] {
   const d = new Date();
@@ -62,7 +63,7 @@ export default function Billing() {
       <Card title={t('billing.invoices')} actions={<select aria-label={t('billing.period')} value={period} onChange={(e) => setPeriod(e.target.value)}>{months(6).map((m) => <option key={m} value={m}>{m}</option>)}</select>}>
         <InvoiceView tenantId={tenantId} period={period} />
       </Card>
-      <Card title={t('billing.reservations')}>
+      <Card title={t('billing.reservations')} actions={<Link href="/reservations">{t('billing.reserve')}</Link>}>
         <Async {...reservations}>{(r) => (r.items.length === 0 ? <p className="muted">{t('billing.noReservations')}</p> : <ReservationTable reservations={r.items} />)}</Async>
       </Card>
     </div>

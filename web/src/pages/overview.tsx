@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { GpuTimeline, Job, MarketReport, Node } from '../api/types.js';
+import type { GpuTimeline, Job, MarketReport, Node, ParkingStatus } from '../api/types.js';
 import { Chart, loadECharts } from '../components/chart.js';
 import type { EChartsOption } from '../components/echarts.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
@@ -7,6 +7,8 @@ import { Card, PageHeader, Segmented, Stat } from '../components/ui.js';
 import { useApi } from '../api/use-api.js';
 import { useI18n, type Formatters } from '../i18n/i18n.js';
 import { Link } from '../router.js';
+import type { MessageKey } from '../i18n/en.js';
+import { ParkingFacts } from '../components/parking.js';
 
 const RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 type Range = keyof typeof RANGES;
@@ -17,6 +19,7 @@ interface OverviewData {
   market: MarketReport;
   queued: Job[];
   idleJobs: number;
+  parking: ParkingStatus;
 }
 
 export function fleetCounts(nodes: Node[]) {
@@ -49,15 +52,16 @@ export default function Overview() {
     async (api, signal) => {
       const to = Date.now();
       const from = to - RANGES[range];
-      const [nodes, timeline, market, queued, idle] = await Promise.all([
+      const [nodes, timeline, market, queued, idle, parking] = await Promise.all([
         api.get('/v1/nodes', { signal }),
         api.get('/v1/reports/gpu-timeline', { query: { from, to, buckets: 60 }, signal }),
         api.get('/v1/reports/market', { query: { from, to }, signal }),
         api.get('/v1/jobs', { query: { state: 'queued', limit: 500 }, signal }),
         api.get('/v1/reports/idle-allocations', { signal }),
+        api.get('/v1/parking', { signal }),
         loadECharts(),
       ]);
-      return { nodes: nodes.items, timeline, market, queued: queued.items, idleJobs: idle.items.length };
+      return { nodes: nodes.items, timeline, market, queued: queued.items, idleJobs: idle.items.length, parking };
     },
     [range],
     { pollMs: 15_000 },
@@ -175,7 +179,13 @@ function OverviewBody({ data, rangeMs }: { data: OverviewData; rangeMs: number }
         <Stat label={t('overview.allocated')} value={f.number(c.allocatedGpus, 1)} hint={t('overview.devicesInUse', { n: f.number(c.allocatedDevices) })} tone="ok" testId="stat-allocated" />
         <Stat label={t('overview.busy')} value={f.number(lastBusy, 1)} hint={lastBusy === null ? t('overview.noTelemetry') : t('overview.idleJobs', { n: f.number(data.idleJobs) })} testId="stat-busy" />
         <Stat label={t('overview.idle')} value={f.number(c.idle)} hint={t('overview.idleHint', { h: f.number(idleHours, 1) })} tone={c.idle > 0 ? 'warn' : undefined} testId="stat-idle" />
-        <Stat label={t('overview.parked')} value={f.number(c.parked)} tone="muted" testId="stat-parked" />
+        <Stat
+          label={t('overview.parked')}
+          value={f.number(data.parking.parkedGpus)}
+          hint={t('overview.parkedHint', { nodes: f.number(data.parking.nodes.parked + data.parking.nodes.parking), policy: t(`parking.policy.${data.parking.policy}` as MessageKey) })}
+          tone="muted"
+          testId="stat-parked"
+        />
         <Stat label={t('overview.queued')} value={f.number(queued.length)} hint={topReasons.length ? t('overview.queueHint') : t('overview.queueEmpty')} testId="stat-queue" />
         <Stat label={t('overview.revenue')} value={f.money(market.totals.revenue)} hint={t('overview.floorHint', { v: f.money({ amountMicros: Math.round(floorCost), currency }) })} testId="stat-revenue" />
         <Stat label={t('overview.energy')} value={`${f.number(energyKwh, 2)} ${t('unit.kwh')}`} hint={lastPower === null ? t('overview.noTelemetry') : t('overview.powerNow', { kw: f.number(lastPower, 2) })} testId="stat-energy" />
@@ -206,6 +216,9 @@ function OverviewBody({ data, rangeMs }: { data: OverviewData; rangeMs: number }
           ) : (
             <p className="muted">{t('overview.queueEmpty')}</p>
           )}
+        </Card>
+        <Card title={t('parking.title')} actions={<Link href="/nodes">{t('overview.seeNodes')}</Link>}>
+          <ParkingFacts status={data.parking} nodes={nodes} />
         </Card>
         <Card title={t('overview.byModel')}>
           <div className="table-wrap">
