@@ -98,14 +98,19 @@ const REAL = resolve(process.cwd(), '../shared/traces/helios');
 const REAL_PHILLY = resolve(process.cwd(), '../shared/traces/pai2020/philly_runtime_from_pai_analysis.csv');
 
 describe.skipIf(!existsSync(REAL) || !existsSync(REAL_PHILLY))('unidle sim energy on the real Venus trace', () => {
-  it('runs always-on and unidle over six months', async () => {
-    const r = await runCli(['sim', 'energy', '--helios', REAL, '--philly', REAL_PHILLY, '--policies', 'always-on,unidle', '--json'], {});
+  // About 20 s: all three policies over six months, seed 1 (docs/energy.md gives seeds 1-3).
+  it('meets the issue targets on seed 1 and beats the 30-minute idle timer', async () => {
+    const r = await runCli(['sim', 'energy', '--helios', REAL, '--philly', REAL_PHILLY, '--seed', '1', '--json'], {});
     expect(r.code).toBe(0);
     const j = r.json<{ policies: { name: string; idleEnergySavedPct: number; delayedDemandPct: number; powerCyclesPerNodeDay: number }[]; synthesis: { jobs: number } }>();
     expect(j.synthesis.jobs).toBeGreaterThan(100_000);
-    const unidle = j.policies[1]!;
-    expect(unidle.idleEnergySavedPct).toBeGreaterThan(0);
-    expect(unidle.delayedDemandPct).toBeLessThan(1);
-    expect(unidle.powerCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    const [, timer, unidle] = j.policies;
+    expect(timer!.name).toBe('idle-timer');
+    expect(unidle!.name).toBe('unidle');
+    expect(unidle!.idleEnergySavedPct).toBeGreaterThanOrEqual(60);
+    expect(unidle!.delayedDemandPct).toBeLessThan(1);
+    expect(unidle!.powerCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    expect(unidle!.delayedDemandPct).toBeLessThan(timer!.delayedDemandPct);
+    expect(unidle!.idleEnergySavedPct).toBeGreaterThanOrEqual(timer!.idleEnergySavedPct);
   }, 180_000);
 });

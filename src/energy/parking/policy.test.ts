@@ -93,6 +93,57 @@ describe('parking policies', () => {
     expect(parks).toBe(4);
   });
 
+  it('unidle keeps a node whose budget is spent awake as the warm empty node and parks one that can', () => {
+    const now = 30 * 60 * MIN;
+    // a has been empty longest but was parked twice in the last 24 h; b has its budget.
+    const history = new Map([['a', [now - 20 * 60 * MIN, now - 2 * 60 * MIN]]]);
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, minEmptyNodes: 1, history });
+    const nodes = [busy('x'), node('a', { emptySinceMs: 0 }), node('b', { emptySinceMs: 5 * MIN })];
+    const d = p.decide({ nowMs: now, nodes, queuedGpus: 0, busyGpus: 8 });
+    expect(d.park).toEqual(['b']);
+    expect(p.parksLeft!('a', now)).toBe(0);
+    expect(p.parksLeft!('b', now)).toBe(1);
+    // Once a's first park is 24 h old it may park again.
+    expect(p.parksLeft!('a', now + 4 * 60 * MIN + 1)).toBe(1);
+  });
+
+  it('unidle spends a node\'s last park of the day only after lastParkMinEmptyMs', () => {
+    const history = new Map([['a', [0]]]);
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 5 * MIN, maxCyclesPerDay: 2, lastParkMinEmptyMs: 20 * MIN, history });
+    const nodes = [node('a', { emptySinceMs: 60 * MIN }), node('b', { emptySinceMs: 60 * MIN })];
+    // b has two parks left and goes after 5 minutes; a has one left and waits 20.
+    expect(p.decide({ nowMs: 65 * MIN, nodes, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['b']);
+    expect(p.decide({ nowMs: 79 * MIN, nodes: [nodes[0]!], queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
+    expect(p.decide({ nowMs: 80 * MIN, nodes: [nodes[0]!], queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
+    // The live control plane sets its own minimum empty time and gets it for every park, the last included.
+    // (Its defaults keep one empty node awake: c, empty too recently to park.)
+    const live = createParkingPolicy('unidle', { unidle: { marginGpus: 0, minEmptyMs: 10 * MIN, maxCyclesPerDay: 2, history } });
+    const withC = [nodes[0]!, node('c', { emptySinceMs: 65 * MIN })];
+    expect(live.decide({ nowMs: 69 * MIN, nodes: withC, queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
+    expect(live.decide({ nowMs: 70 * MIN, nodes: withC, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
+    // With the defaults, the last park waits 20 minutes.
+    const defaults = createParkingPolicy('unidle', { unidle: { history } });
+    const withD = [nodes[0]!, node('d', { emptySinceMs: 76 * MIN })];
+    expect(defaults.decide({ nowMs: 79 * MIN, nodes: withD, queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
+    expect(defaults.decide({ nowMs: 80 * MIN, nodes: withD, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
+  });
+
+  it('unidle wakes the parked nodes with the most parks left first, then those whose budget returns soonest', () => {
+    const now = 30 * 60 * MIN;
+    const parked = (id: string, sinceMs: number) => node(id, { state: 'parked', sinceMs, freeGpus: 0, empty: true, emptySinceMs: null });
+    const history = new Map([
+      ['spent-old', [now - 23 * 60 * MIN, now - 3 * 60 * MIN]],
+      ['spent-new', [now - 10 * 60 * MIN, now - 2 * 60 * MIN]],
+      ['one', [now - 60 * MIN]],
+      ['fresh', [now - 30 * 60 * MIN]],
+    ]);
+    const nodes = [parked('spent-new', now - 2 * 60 * MIN), parked('spent-old', now - 3 * 60 * MIN), parked('one', now - 60 * MIN), parked('fresh', now - 30 * 60 * MIN)];
+    const wake = (gpus: number) => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, history }).decide({ nowMs: now, nodes, queuedGpus: gpus, busyGpus: 0 }).wake;
+    expect(wake(8)).toEqual(['fresh']);
+    expect(wake(16)).toEqual(['fresh', 'one']);
+    expect(wake(32)).toEqual(['fresh', 'one', 'spent-old', 'spent-new']);
+  });
+
   it('simulated driver wakes after wakeMs', () => {
     const d = simulatedPowerDriver({ wakeMs: 10 * MIN });
     d.park('a', 0);

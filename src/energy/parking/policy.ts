@@ -52,6 +52,11 @@ export interface ParkingDecision {
 export interface ParkingPolicy {
   readonly name: string;
   decide(input: ParkingInput): ParkingDecision;
+  /**
+   * How many more times the policy would park this node now, under its hysteresis (absent: no limit).
+   * Placement can use it to send work to awake nodes that cannot park anyway.
+   */
+  parksLeft?(id: string, nowMs: number): number;
 }
 
 const MINUTE = 60_000;
@@ -138,6 +143,12 @@ export interface UnidleParkingOptions {
   /** Whole empty nodes kept awake (or waking) for work that needs a whole node (default 0). */
   minEmptyNodes?: number;
   /**
+   * A park that would use up a node's hysteresis budget (its last allowed park in 24 h) waits until
+   * the node has been empty this long, ms (default: minEmptyMs). Short gaps then cannot strand the
+   * node awake and unparkable for the rest of the day.
+   */
+  lastParkMinEmptyMs?: number;
+  /**
    * Park times already spent, per node (ms), so a restarted control plane keeps the hysteresis: the
    * live plane passes the `node.parked` events of the last 24 h.
    */
@@ -145,24 +156,34 @@ export interface UnidleParkingOptions {
 }
 
 /**
- * Forecast-driven warm reserve. Each tick:
+ * Forecast-driven warm reserve with a per-node cycle budget. Each tick:
  *
  *   reserve = max(0, forecastUpper − busy) + queued + margin   (GPUs to keep free and awake)
  *   available = free GPUs on awake nodes + GPUs of waking nodes
  *
  * Parked nodes are also woken when work is queued (awake nodes could not hold it, however many
  * scattered GPUs are free) and to keep `minEmptyNodes` whole empty nodes up.
- * If available < reserve, parked nodes are woken (longest-parked first) to close the gap — ahead of
- * a forecast rise, since the forecast covers the wake latency. If available exceeds the reserve by
- * at least a whole node, empty nodes beyond it are parked, those empty longest first, only after
- * `minEmptyMs`, and only nodes parked fewer than `maxCyclesPerDay` times in the last 24 h (their park
- * times are remembered here). Without a forecast the current busy GPUs stand in for it.
+ * If available < reserve, parked nodes are woken to close the gap — ahead of a forecast rise, since
+ * the forecast covers the wake latency. If available exceeds the reserve by at least a whole node,
+ * empty nodes beyond it are parked, those empty longest first, only after `minEmptyMs`. Without a
+ * forecast the current busy GPUs stand in for it.
+ *
+ * The hysteresis allows each node at most `maxCyclesPerDay` parks in any 24 h (park times are
+ * remembered here, seeded from `history`). The budget is spent where it buys the most:
+ * - an empty node whose budget is spent cannot park; it stays awake and serves as the warm reserve
+ *   and the kept empty node, so nodes that can park do;
+ * - a park that would spend a node's last allowed park waits until the node has been empty
+ *   `lastParkMinEmptyMs` (a short gap would strand it awake once woken);
+ * - wakes take the parked nodes with the most parks left first (a woken node usually has to park
+ *   again), and among equals the one whose budget comes back soonest (oldest park in the window).
  */
 export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolicy {
   if (!(options.marginGpus >= 0)) throw new RangeError(`marginGpus must be >= 0, got ${options.marginGpus}`);
   if (!(options.maxCyclesPerDay >= 0)) throw new RangeError(`maxCyclesPerDay must be >= 0, got ${options.maxCyclesPerDay}`);
   const parks = new Map<string, number[]>([...(options.history ?? [])].map(([id, at]) => [id, [...at].sort((a, b) => a - b)]));
   const minParkedMs = options.minParkedMs ?? 0;
+  const lastParkMinEmptyMs = Math.max(options.minEmptyMs, options.lastParkMinEmptyMs ?? 0);
+  const max = options.maxCyclesPerDay;
   const recentParks = (id: string, now: number): number => {
     const list = parks.get(id);
     if (!list) return 0;
@@ -171,6 +192,7 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
   };
   return {
     name: 'unidle',
+    parksLeft: (id, now) => Math.max(0, max - recentParks(id, now)),
     decide(input) {
       const now = input.nowMs;
       const upper = Math.max(input.forecastUpperGpus ?? input.busyGpus, input.busyGpus);
@@ -193,8 +215,18 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
       const deficit = Math.max(reserve - available, queueDeficit, emptyDeficit);
       if (deficit > 0) {
         const urgent = input.queuedGpus > 0;
-        const candidates = input.nodes.filter((n) => n.state === 'parked' && (urgent || now - n.sinceMs >= minParkedMs));
-        return { park: [], wake: wakeFor(candidates, deficit) };
+        const candidates = input.nodes
+          .filter((n) => n.state === 'parked' && (urgent || now - n.sinceMs >= minParkedMs))
+          .map((n) => ({ n, used: recentParks(n.id, now), since: parks.get(n.id)?.[0] ?? n.sinceMs }))
+          .sort((a, b) => a.used - b.used || a.since - b.since || (a.n.id < b.n.id ? -1 : 1));
+        const wake: string[] = [];
+        let got = 0;
+        for (const { n } of candidates) {
+          if (got >= deficit) break;
+          wake.push(n.id);
+          got += n.gpus;
+        }
+        return { park: [], wake };
       }
       const park: string[] = [];
       const empties = input.nodes
@@ -202,11 +234,14 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
         .sort((a, b) => a.emptySinceMs! - b.emptySinceMs! || (a.id < b.id ? -1 : 1));
       let emptyLeft = emptyAwake;
       for (const n of empties) {
+        const used = recentParks(n.id, now);
+        // Out of budget: it stays awake, counted in `available` and `emptyLeft` as warm capacity.
+        if (used >= max) continue;
         if (available - n.gpus < reserve || emptyLeft - 1 < minEmpty) break;
-        emptyLeft--;
-        if (recentParks(n.id, now) >= options.maxCyclesPerDay) continue;
+        if (used + 1 >= max && now - n.emptySinceMs! < lastParkMinEmptyMs) continue;
         park.push(n.id);
         available -= n.gpus;
+        emptyLeft--;
         const list = parks.get(n.id) ?? [];
         list.push(now);
         parks.set(n.id, list);
@@ -226,10 +261,19 @@ export interface ParkingPolicyConfig {
 
 export const DEFAULT_IDLE_TIMER: IdleTimerOptions = { idleMs: 30 * MINUTE };
 /**
- * Defaults tuned on the Venus replay (seed 1, 128 x 8, wake 10 min): margins of 8-16 GPUs and longer
- * minimum times cost savings without lowering delay; one warm empty node lowers delay.
+ * Defaults chosen on the Venus replay (seeds 1-3, 128 x 8, wake 10 min, docs/energy.md): margins of
+ * 8-16 GPUs cost savings without lowering delay; one warm empty node lowers delay; a node with budget
+ * to spare parks after 5 empty minutes, one about to spend its last park of the day after 20 (the
+ * 20 applies only with the default 5: see createParkingPolicy).
  */
-export const DEFAULT_UNIDLE_PARKING: UnidleParkingOptions = { marginGpus: 0, minEmptyMs: 10 * MINUTE, maxCyclesPerDay: 2, minParkedMs: 10 * MINUTE, minEmptyNodes: 1 };
+export const DEFAULT_UNIDLE_PARKING: UnidleParkingOptions = {
+  marginGpus: 0,
+  minEmptyMs: 5 * MINUTE,
+  maxCyclesPerDay: 2,
+  minParkedMs: 10 * MINUTE,
+  minEmptyNodes: 1,
+  lastParkMinEmptyMs: 20 * MINUTE,
+};
 
 export function createParkingPolicy(name: string, config: ParkingPolicyConfig = {}): ParkingPolicy {
   switch (name) {
@@ -237,8 +281,14 @@ export function createParkingPolicy(name: string, config: ParkingPolicyConfig = 
       return alwaysOnPolicy();
     case 'idle-timer':
       return idleTimerPolicy({ ...DEFAULT_IDLE_TIMER, ...config.idleTimer });
-    case 'unidle':
-      return unidleParkingPolicy({ ...DEFAULT_UNIDLE_PARKING, ...config.unidle });
+    case 'unidle': {
+      // The default last-park wait goes with the default minimum empty time: a caller that sets its
+      // own minimum (the live control plane's UNIDLE_PARK_AFTER_MINUTES) and no last-park wait gets
+      // its minimum for every park.
+      const { lastParkMinEmptyMs, ...defaults } = DEFAULT_UNIDLE_PARKING;
+      const ownMinimum = config.unidle?.minEmptyMs !== undefined;
+      return unidleParkingPolicy({ ...defaults, ...(ownMinimum ? {} : { lastParkMinEmptyMs }), ...config.unidle });
+    }
     default:
       throw new Error(`unknown parking policy "${name}"; known: ${PARKING_POLICY_NAMES.join(', ')}`);
   }

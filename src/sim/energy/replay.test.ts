@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alwaysOnPolicy, idleTimerPolicy, unidleParkingPolicy } from '../../energy/parking/policy.js';
+import { alwaysOnPolicy, idleTimerPolicy, unidleParkingPolicy, type ParkingPolicy } from '../../energy/parking/policy.js';
 import { replayEnergy, type ReplayOptions } from './replay.js';
 import type { SyntheticJob } from './venus-jobs.js';
 
@@ -66,5 +66,34 @@ describe('energy replay', () => {
     // The second job arrives when everything is parked: it waits the wake latency.
     expect(r.delayedJobs).toBe(1);
     expect(r.meanDelayMin).toBeCloseTo(10 / 2, 9);
+  });
+
+  it('consolidates beside older jobs, so nodes holding only young work empty out and park', () => {
+    // 3 nodes x 2 GPUs. At minute 41 both n1 (a 21-minute-old job) and n2 (a 41-minute-old job) have
+    // one GPU free; fullness alone ties them and the lower rank (n1) takes the new job, the age bonus
+    // sends it beside the older job (n2), and n1 empties when its job ends at minute 60.
+    const jobs: SyntheticJob[] = [
+      { arrivalMin: 0, gpus: 2, durationMin: 1000 }, // n0
+      { arrivalMin: 0, gpus: 2, durationMin: 10 }, // n1, gone at 10
+      { arrivalMin: 0, gpus: 1, durationMin: 1000 }, // n2, old
+      { arrivalMin: 0, gpus: 1, durationMin: 40 }, // n2, gone at 40
+      { arrivalMin: 20, gpus: 1, durationMin: 40 }, // n1, young, gone at 60
+      { arrivalMin: 41, gpus: 1, durationMin: 1000 }, // n1 or n2?
+    ];
+    // Parks any node empty for a minute, from minute 45 on.
+    const late: ParkingPolicy = {
+      name: 'late',
+      decide: (input) => ({
+        park: input.nowMs < 45 * MIN ? [] : input.nodes.filter((n) => n.state === 'on' && n.empty && input.nowMs - n.emptySinceMs! >= MIN).map((n) => n.id),
+        wake: [],
+      }),
+    };
+    const run = (consolidateByAge: boolean) => replayEnergy(base({ jobs, nodes: 3, gpusPerNode: 2, horizonMin: 120, parking: late, consolidateByAge }));
+    const byAge = run(true);
+    const flat = run(false);
+    expect(byAge.busyGpuMinutes).toBe(flat.busyGpuMinutes);
+    expect(flat.parks).toBe(0);
+    expect(byAge.parks).toBe(1);
+    expect(byAge.energyKWh).toBeLessThan(flat.energyKWh);
   });
 });

@@ -13,6 +13,10 @@
  *
  * all × PUE. Energy is summed in integer mW·min (DESIGN.md: integer units) and shown in kWh.
  *
+ * With consolidation on, placement prefers fuller awake nodes, then nodes whose oldest running job
+ * is older (consolidation.ts: ageBonus), and among empty nodes those the parking policy may not park
+ * again today (ParkingPolicy.parksLeft): work goes where it adds no awake time.
+ *
  * The queue is FIFO with backfill, except that a job waiting `starveMin` minutes or more stops
  * backfill behind it. Delay (delayedDemandPct, meanDelayMin) counts only the minutes a queued job
  * waits because nodes are parked or waking: the awake nodes cannot hold it (counting whole empty
@@ -27,7 +31,7 @@ import type { NodeView, PlacementRequest } from '../../scheduler/snapshot.js';
 import { workKind } from '../../scheduler/request-shape.js';
 import { checkDecision, type NodePowerState, type ParkingNodeView, type ParkingPolicy } from '../../energy/parking/policy.js';
 import { simulatedPowerDriver } from '../../energy/parking/power-driver.js';
-import { withConsolidation } from './consolidation.js';
+import { ageBonus, CANNOT_PARK_POINTS, withConsolidation } from './consolidation.js';
 import type { SyntheticJob } from './venus-jobs.js';
 
 const MIN_MS = 60_000;
@@ -55,6 +59,11 @@ export interface ReplayOptions {
   consolidate?: boolean;
   /** Its weight (default CONSOLIDATION_WEIGHT). */
   consolidationWeight?: number;
+  /**
+   * With consolidation: also prefer nodes whose oldest running job is older, and empty nodes that the
+   * parking policy may not park again (default true; false: fullness only).
+   */
+  consolidateByAge?: boolean;
   idleMilliwatts: number;
   busyMilliwatts: number;
   /** Per parked node, mW (default 0). */
@@ -116,6 +125,8 @@ interface Piece {
 interface Running {
   gpus: number;
   pieces: Piece[];
+  /** Start minute. */
+  start: number;
 }
 
 function wholeRequest(gpus: number): PlacementRequest {
@@ -135,7 +146,11 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
   const placementName = o.placement ?? 'unidle';
   const starveMin = o.starveMin ?? DEFAULT_STARVE_MIN;
   const base = createPolicy(placementName);
-  const policy: PlacementPolicy = o.consolidate === false ? base : withConsolidation(base, o.consolidationWeight);
+  // Per-node consolidation bonus (see consolidation.ts), refreshed before each placement scan.
+  const bonusOf = new Map<NodeView, number>();
+  const byAge = o.consolidate !== false && o.consolidateByAge !== false;
+  const policy: PlacementPolicy =
+    o.consolidate === false ? base : withConsolidation(base, o.consolidationWeight, byAge ? (node) => bonusOf.get(node) ?? 0 : undefined);
 
   const views: NodeView[] = Array.from({ length: N }, (_, i) => ({
     id: `n${i}`,
@@ -159,6 +174,8 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
   const rekey = (i: number) => engine.reserve(NOTHING, { node: views[i]!, placement: { nodeId: views[i]!.id, devices: [] } });
 
   const used = new Int32Array(N);
+  /** Start minutes of the pieces running on each node. */
+  const starts: number[][] = Array.from({ length: N }, () => []);
   const emptySince = new Float64Array(N); // minutes; NaN while busy
   const state: NodePowerState[] = new Array(N).fill('on');
   const stateSince = new Float64Array(N);
@@ -231,6 +248,8 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
       ends.delete(t);
       for (const r of ending) {
         for (const p of r.pieces) {
+          const st = starts[p.node]!;
+          st.splice(st.indexOf(r.start), 1);
           release(p);
           const g = p.request.gpus!;
           used[p.node]! -= g;
@@ -268,6 +287,21 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
     }
     // 4. FIFO scan with backfill: every queued job that fits starts.
     if (queueHead < queue.length && freeAwake > 0) {
+      if (byAge) {
+        for (let i = 0; i < N; i++) {
+          if (state[i] !== 'on') continue;
+          let b = 0;
+          if (used[i]! > 0) {
+            let oldest = t;
+            for (const x of starts[i]!) if (x < oldest) oldest = x;
+            b = ageBonus(t - oldest);
+          } else if (o.parking.parksLeft && o.parking.parksLeft(views[i]!.id, t * MIN_MS) <= 0) b = CANNOT_PARK_POINTS;
+          if ((bonusOf.get(views[i]!) ?? 0) !== b) {
+            bonusOf.set(views[i]!, b);
+            rekey(i);
+          }
+        }
+      }
       let failedAt = Number.POSITIVE_INFINITY; // a size that failed: no larger one fits this minute
       let blocked = false;
       let w = queueHead;
@@ -292,6 +326,7 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
           waitGpuMin += wait * q.gpus;
         }
         for (const p of pieces) {
+          starts[p.node]!.push(t);
           if (used[p.node] === 0) emptySince[p.node] = Number.NaN;
           used[p.node]! += p.request.gpus!;
         }
@@ -301,8 +336,8 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
         const end = t + q.job.durationMin;
         if (end < H) {
           const list = ends.get(end);
-          if (list) list.push({ gpus: q.gpus, pieces });
-          else ends.set(end, [{ gpus: q.gpus, pieces }]);
+          if (list) list.push({ gpus: q.gpus, pieces, start: t });
+          else ends.set(end, [{ gpus: q.gpus, pieces, start: t }]);
         }
       }
       queue.length = w;
