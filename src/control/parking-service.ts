@@ -181,7 +181,7 @@ export class ParkingService {
     this.lastTickAt = now;
     if (this.options.policy === 'off') return result;
 
-    const views = await this.views(now);
+    const views = await this.views();
     const policy = await this.policy(now);
     const busyGpus = views.busyGpus;
     const forecastUpperGpus = policy.name === 'unidle' ? await this.forecastUpper(now) : undefined;
@@ -229,7 +229,7 @@ export class ParkingService {
   }
 
   /** The policy's view of every node that is up (or powered down by us). */
-  private async views(now: number): Promise<{ nodes: ParkingNodeView[]; busyGpus: number }> {
+  private async views(): Promise<{ nodes: ParkingNodeView[]; busyGpus: number }> {
     const [nodes, devices, holding, lastRelease] = await Promise.all([
       this.db.selectFrom('nodes').selectAll().execute(),
       this.db.selectFrom('devices').select(['node_id', 'allocated_milli']).execute(),
@@ -268,7 +268,6 @@ export class ParkingService {
         veto,
       });
     }
-    void now;
     return { nodes: views, busyGpus: Math.ceil(busyMilli / 1000) };
   }
 

@@ -92,7 +92,7 @@ export class SlurmExecutor implements Executor {
     result.nodes = nodes.size;
     const byId = new Map(slurmJobs.map((j) => [j.jobId, j]));
     await this.syncStates(nodes, byId, result);
-    await this.actAsAgent(nodes, slurmNodes, byId, result);
+    await this.actAsAgent(nodes, byId, result);
     this.state.lastSyncAt = this.clock.now();
     return result;
   }
@@ -223,7 +223,7 @@ export class SlurmExecutor implements Executor {
 
   // --- 3. the agent's part: confirm, submit, stop
 
-  private async actAsAgent(nodes: Map<string, { row: NodesTable; slurm: SlurmNode }>, slurmNodes: SlurmNode[], byId: Map<number, SlurmJob>, result: ExecutorSyncResult): Promise<void> {
+  private async actAsAgent(nodes: Map<string, { row: NodesTable; slurm: SlurmNode }>, byId: Map<number, SlurmJob>, result: ExecutorSyncResult): Promise<void> {
     const now = this.clock.now();
     // Confirm to the whole second: Slurm records start and end in seconds, so billing never runs ahead of sacct.
     const at = Math.floor(now / 1000) * 1000;
@@ -256,7 +256,7 @@ export class SlurmExecutor implements Executor {
           continue;
         }
         try {
-          const slurmId = await this.submit(job, row, slurm, slurmNodes);
+          const slurmId = await this.submit(job, row, slurm);
           await this.recordSubmission(job, slurmId, `submitted to Slurm as job ${slurmId}`);
           result.submitted++;
         } catch (err) {
@@ -291,7 +291,7 @@ export class SlurmExecutor implements Executor {
     for (const job of jobs) if (job.executor_ref !== null && job.state === 'running') await this.copyLogs(job, Number(job.executor_ref));
   }
 
-  private async submit(job: JobsTable, row: NodesTable, slurm: SlurmNode, _all: SlurmNode[]): Promise<number> {
+  private async submit(job: JobsTable, row: NodesTable, slurm: SlurmNode): Promise<number> {
     const command = JSON.parse(job.command) as string[];
     const env = JSON.parse(job.env) as Record<string, string>;
     // A gang job holds allocations on each of its nodes: pin Slurm to exactly those, and run the
