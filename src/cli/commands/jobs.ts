@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { shellQuote } from '../../domain/shell-quote.js';
 import { isTerminalState, type ApiClient, type Job, type JobDetail, type JobPage } from '../api-client.js';
 import { examples, jsonOption, parsePositiveInt, resolveTenantId, type CliContext } from '../context.js';
 import { formatAge, formatCpuMilli, formatDurationMs, formatMib, formatNumber, formatTime, jobGpuText, renderFields, renderTable } from '../format.js';
@@ -132,10 +133,6 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => (l ? `  ${l}` : l))
     .join('\n');
-}
-
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DeviceReport, FinishCause, RunningJobReport } from '../../agent/protocol.js';
 import type { Clock } from '../../domain/clock.js';
 import { findGpuModel } from '../../domain/gpu-catalog.js';
+import { shellQuote } from '../../domain/shell-quote.js';
 import type { AgentService } from '../../control/agent-service.js';
 import type { Logger } from '../../control/control-plane.js';
 import { appendEvent } from '../../control/events.js';
@@ -410,9 +411,4 @@ export class SlurmExecutor implements Executor {
       .orderBy('jobs.created_at')
       .execute();
   }
-}
-
-/** Single-quotes an argument for bash. */
-export function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

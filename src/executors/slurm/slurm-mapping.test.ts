@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shellQuote } from './slurm-executor.js';
+import { shellQuote } from '../../domain/shell-quote.js';
 import { gresFor, slurmJobName, unidleJobIdOf } from './slurm-mapping.js';
 
 const h100 = { gpus: { type: 'h100', count: 8 }, shardsTotal: 32 };
