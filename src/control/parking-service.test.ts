@@ -194,4 +194,30 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     const again = await second.tick({ shortGpus: 0 });
     expect(again.parked).not.toContain(parked[0]);
   });
+
+  it('the unidle budget renews at midnight in the center\'s time zone', async () => {
+    // The harness's center is in Asia/Shanghai (UTC+8) and its clock starts at 12:00 UTC, 20:00 there.
+    for (const n of ['node-a', 'node-b', 'node-c']) await node(n);
+    const svc = service({ policy: 'unidle', idleMs: 10 * MIN, marginGpus: 0, maxCyclesPerDay: 1 });
+    h.clock.advance(11 * MIN);
+    // One empty node stays awake (the policy's warm node); the others park, and are woken by hand.
+    expect((await svc.tick({ shortGpus: 0 })).parked).toEqual(['node-a', 'node-b']);
+    await svc.wake(h.operator, 'node-a');
+    await svc.wake(h.operator, 'node-b');
+    h.clock.advance(3 * MIN);
+    // They come up; now c, empty longest, parks, and a stays as the warm node.
+    const back = await svc.tick({ shortGpus: 0 });
+    expect(back.awake).toEqual(['node-a', 'node-b']);
+    expect(back.parked).toEqual(['node-c']);
+    // 23:55 local: a and b are both empty, but each spent today's one park (a restarted service reads
+    // the parks back from the events), so neither parks.
+    h.clock.set(Date.UTC(2026, 10, 28, 15, 55));
+    const restarted = service({ policy: 'unidle', idleMs: 10 * MIN, marginGpus: 0, maxCyclesPerDay: 1 });
+    expect((await restarted.tick({ shortGpus: 0 })).parked).toEqual([]);
+    expect([await power('node-a'), await power('node-b')]).toEqual(['on', 'on']);
+    // 00:05 local (16:05 UTC, not a UTC midnight): a new day, and the rolling cap (2 in 24 h) has
+    // room. a parks; b stays as the warm node.
+    h.clock.set(Date.UTC(2026, 10, 28, 16, 5));
+    expect((await restarted.tick({ shortGpus: 0 })).parked).toEqual(['node-a']);
+  });
 });

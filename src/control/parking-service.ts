@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { UnidleError } from '../domain/errors.js';
+import { utcOffsetMinutes } from '../domain/timezone.js';
 import { checkDecision, createParkingPolicy, type NodePowerState, type ParkingDecision, type ParkingNodeView, type ParkingPolicy } from '../energy/parking/policy.js';
 import { HoltWinters } from '../forecast/holt-winters.js';
 import type { FittedModel } from '../forecast/forecaster.js';
@@ -26,8 +27,10 @@ export interface ParkingOptions {
   wakeTimeoutMs: number;
   /** unidle: GPUs kept free and awake beyond the forecast's rise. */
   marginGpus: number;
-  /** unidle: at most this many parks per node in any 24 hours. */
+  /** unidle: at most this many parks per node in one calendar day of its center's time zone… */
   maxCyclesPerDay: number;
+  /** …and in any rolling 24 hours (default: maxCyclesPerDay + 1). */
+  maxCyclesPer24h?: number;
   driver: NodePowerDriver;
 }
 
@@ -73,6 +76,9 @@ export interface ParkingStatus {
  */
 export class ParkingService {
   private policyImpl: ParkingPolicy | undefined;
+  /** Each node's center time zone (refreshed every tick): the parking budget renews at local midnight. */
+  private readonly nodeZones = new Map<string, string>();
+  private readonly zoneOffsets = new Map<string, { at: number; minutes: number }>();
   private forecastModel: { fittedAt: number; model: FittedModel | null } | undefined;
   private lastTickAt: number | null = null;
   private lastDecision: ParkingDecision | null = null;
@@ -223,19 +229,50 @@ export class ParkingService {
     const o = this.options;
     this.policyImpl =
       o.policy === 'unidle'
-        ? createParkingPolicy('unidle', { unidle: { marginGpus: o.marginGpus, minEmptyMs: o.idleMs, maxCyclesPerDay: o.maxCyclesPerDay, history } })
+        ? createParkingPolicy('unidle', {
+            unidle: {
+              marginGpus: o.marginGpus,
+              minEmptyMs: o.idleMs,
+              maxCyclesPerDay: o.maxCyclesPerDay,
+              maxCyclesPer24h: o.maxCyclesPer24h ?? o.maxCyclesPerDay + 1,
+              utcOffsetMinutes: (id, at) => this.offsetOf(id, at),
+              history,
+            },
+          })
         : createParkingPolicy(o.policy === 'idle-timer' ? 'idle-timer' : 'always-on', { idleTimer: { idleMs: o.idleMs } });
     return this.policyImpl;
   }
 
+  /** Minutes the node's center is ahead of UTC at `at` (0 when unknown), cached a minute per zone. */
+  private offsetOf(nodeId: string, at: number): number {
+    const zone = this.nodeZones.get(nodeId);
+    if (!zone) return 0;
+    const hit = this.zoneOffsets.get(zone);
+    if (hit && Math.abs(at - hit.at) < 60_000) return hit.minutes;
+    let minutes = 0;
+    try {
+      minutes = utcOffsetMinutes(zone, at);
+    } catch {
+      // A zone this platform does not know: UTC days, as before the zone was set.
+    }
+    this.zoneOffsets.set(zone, { at, minutes });
+    return minutes;
+  }
+
   /** The policy's view of every node that is up (or powered down by us). */
   private async views(): Promise<{ nodes: ParkingNodeView[]; busyGpus: number }> {
-    const [nodes, devices, holding, lastRelease] = await Promise.all([
+    const [nodes, devices, holding, lastRelease, centers] = await Promise.all([
       this.db.selectFrom('nodes').selectAll().execute(),
       this.db.selectFrom('devices').select(['node_id', 'allocated_milli']).execute(),
       this.db.selectFrom('allocations').select(['node_id', (eb) => eb.fn.countAll<number>().as('n')]).where('released_at', 'is', null).groupBy('node_id').execute(),
       this.db.selectFrom('allocations').select(['node_id', (eb) => eb.fn.max<number>('released_at').as('at')]).groupBy('node_id').execute(),
+      this.db.selectFrom('centers').select(['id', 'timezone']).execute(),
     ]);
+    const zoneOfCenter = new Map(centers.map((c) => [c.id, c.timezone]));
+    for (const n of nodes) {
+      const zone = zoneOfCenter.get(n.center_id);
+      if (zone) this.nodeZones.set(n.id, zone);
+    }
     const held = new Set(holding.filter((h) => Number(h.n) > 0).map((h) => h.node_id));
     const released = new Map(lastRelease.map((r) => [r.node_id, r.at === null ? null : Number(r.at)]));
     const byNode = new Map<string, { gpus: number; free: number; milli: number }>();

@@ -37,6 +37,7 @@ export interface ServerConfig {
   parkAfterMinutes: number;
   parkingMarginGpus: number;
   parkingMaxCyclesPerDay: number;
+  parkingMaxCyclesPer24h: number;
   parkingIntervalMs: number;
   /** A woken node not up within this long is marked down. */
   wakeTimeoutMs: number;
@@ -136,6 +137,7 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
   const databaseUrl = flags.databaseUrl ?? env.DATABASE_URL ?? undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite');
   const parkingPolicy = (env.UNIDLE_PARKING || 'off') as LiveParkingPolicy;
+  const parkingMaxCyclesPerDay = intFrom('UNIDLE_PARKING_MAX_CYCLES', env.UNIDLE_PARKING_MAX_CYCLES, 2, 1);
   if (!LIVE_PARKING_POLICIES.includes(parkingPolicy)) throw new ConfigError(`UNIDLE_PARKING must be one of ${LIVE_PARKING_POLICIES.join(', ')} (got "${env.UNIDLE_PARKING}")`);
   const powerDriver = (env.UNIDLE_POWER_DRIVER || 'simulated') as 'simulated' | 'command';
   if (powerDriver !== 'simulated' && powerDriver !== 'command') throw new ConfigError(`UNIDLE_POWER_DRIVER must be simulated or command (got "${env.UNIDLE_POWER_DRIVER}")`);
@@ -173,7 +175,8 @@ export function resolveConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = proce
     parkingPolicy,
     parkAfterMinutes: intFrom('UNIDLE_PARK_AFTER_MINUTES', env.UNIDLE_PARK_AFTER_MINUTES, 30, 1),
     parkingMarginGpus: intFrom('UNIDLE_PARKING_MARGIN_GPUS', env.UNIDLE_PARKING_MARGIN_GPUS, 8, 0),
-    parkingMaxCyclesPerDay: intFrom('UNIDLE_PARKING_MAX_CYCLES', env.UNIDLE_PARKING_MAX_CYCLES, 2, 1),
+    parkingMaxCyclesPerDay,
+    parkingMaxCyclesPer24h: intFrom('UNIDLE_PARKING_MAX_CYCLES_24H', env.UNIDLE_PARKING_MAX_CYCLES_24H, parkingMaxCyclesPerDay + 1, parkingMaxCyclesPerDay),
     parkingIntervalMs: intFrom('UNIDLE_PARKING_INTERVAL_MS', env.UNIDLE_PARKING_INTERVAL_MS, 30_000, 10),
     wakeTimeoutMs: intFrom('UNIDLE_WAKE_TIMEOUT_SECONDS', env.UNIDLE_WAKE_TIMEOUT_SECONDS, 600, 1) * 1000,
     powerDriver,

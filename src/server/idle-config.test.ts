@@ -27,7 +27,9 @@ describe('allocated-but-idle settings', () => {
 describe('parking settings', () => {
   it('default to no parking with the simulated driver, and reach the control plane', () => {
     const c = resolveConfig({}, {});
-    expect(c).toMatchObject({ parkingPolicy: 'off', powerDriver: 'simulated', parkAfterMinutes: 30, wakeTimeoutMs: 600_000, simulatedWakeMs: 60_000, parkingMarginGpus: 8, parkingMaxCyclesPerDay: 2 });
+    expect(c).toMatchObject({ parkingPolicy: 'off', powerDriver: 'simulated', parkAfterMinutes: 30, wakeTimeoutMs: 600_000, simulatedWakeMs: 60_000, parkingMarginGpus: 8, parkingMaxCyclesPerDay: 2, parkingMaxCyclesPer24h: 3 });
+    expect(resolveConfig({}, { UNIDLE_PARKING_MAX_CYCLES: '4' })).toMatchObject({ parkingMaxCyclesPerDay: 4, parkingMaxCyclesPer24h: 5 });
+    expect(controlOptions(resolveConfig({}, { UNIDLE_PARKING_MAX_CYCLES_24H: '2' })).parking).toMatchObject({ maxCyclesPerDay: 2, maxCyclesPer24h: 2 });
     const o = controlOptions(resolveConfig({}, { UNIDLE_PARKING: 'unidle', UNIDLE_PARK_AFTER_MINUTES: '20' }));
     expect(o.parking).toMatchObject({ policy: 'unidle', idleMs: 20 * 60_000 });
     expect(o.parking?.driver?.name).toBe('simulated');
@@ -35,6 +37,7 @@ describe('parking settings', () => {
 
   it('refuse an unknown policy or driver, and a command driver without its commands', () => {
     expect(() => resolveConfig({}, { UNIDLE_PARKING: 'sometimes' })).toThrow(/UNIDLE_PARKING must be one of off, idle-timer, unidle/);
+    expect(() => resolveConfig({}, { UNIDLE_PARKING_MAX_CYCLES: '3', UNIDLE_PARKING_MAX_CYCLES_24H: '2' })).toThrow(/UNIDLE_PARKING_MAX_CYCLES_24H must be a whole number ≥ 3/);
     expect(() => resolveConfig({}, { UNIDLE_POWER_DRIVER: 'ipmi' })).toThrow(/UNIDLE_POWER_DRIVER must be simulated or command/);
     expect(() => resolveConfig({}, { UNIDLE_POWER_DRIVER: 'command', UNIDLE_POWER_PARK_CMD: 'true' })).toThrow(/needs UNIDLE_POWER_PARK_CMD and UNIDLE_POWER_WAKE_CMD/);
     expect(controlOptions(resolveConfig({}, { UNIDLE_POWER_DRIVER: 'command', UNIDLE_POWER_PARK_CMD: 'true', UNIDLE_POWER_WAKE_CMD: 'true' })).parking?.driver?.name).toBe('command');

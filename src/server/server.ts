@@ -49,6 +49,7 @@ export function controlOptions(config: ServerConfig): ControlPlaneOptions {
       wakeTimeoutMs: config.wakeTimeoutMs,
       marginGpus: config.parkingMarginGpus,
       maxCyclesPerDay: config.parkingMaxCyclesPerDay,
+      maxCyclesPer24h: config.parkingMaxCyclesPer24h,
       driver:
         config.powerDriver === 'command'
           ? commandPowerDriver({ parkCommand: config.powerParkCommand!, wakeCommand: config.powerWakeCommand!, ...(config.powerStatusCommand ? { statusCommand: config.powerStatusCommand } : {}) })

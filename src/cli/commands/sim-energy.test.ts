@@ -98,19 +98,26 @@ const REAL = resolve(process.cwd(), '../shared/traces/helios');
 const REAL_PHILLY = resolve(process.cwd(), '../shared/traces/pai2020/philly_runtime_from_pai_analysis.csv');
 
 describe.skipIf(!existsSync(REAL) || !existsSync(REAL_PHILLY))('unidle sim energy on the real Venus trace', () => {
-  // About 20 s: all three policies over six months, seed 1 (docs/energy.md gives seeds 1-3).
-  it('meets the issue targets on seed 1 and beats the 30-minute idle timer', async () => {
-    const r = await runCli(['sim', 'energy', '--helios', REAL, '--philly', REAL_PHILLY, '--seed', '1', '--json'], {});
+  // About 15-25 s each: seed 1 with all three policies, seed 2 (the seed where unidle's margin over
+  // the timer is smallest) with the two compared (docs/energy.md gives seeds 1-7).
+  it.each([
+    ['1', 'always-on,idle-timer,unidle'],
+    ['2', 'idle-timer,unidle'],
+  ])('meets the issue targets on seed %s and beats the 30-minute idle timer', async (seed, policies) => {
+    const r = await runCli(['sim', 'energy', '--helios', REAL, '--philly', REAL_PHILLY, '--seed', seed, '--policies', policies, '--json'], {});
     expect(r.code).toBe(0);
-    const j = r.json<{ policies: { name: string; idleEnergySavedPct: number; delayedDemandPct: number; powerCyclesPerNodeDay: number }[]; synthesis: { jobs: number } }>();
+    type Row = { name: string; idleEnergySavedPct: number; delayedDemandPct: number; powerCyclesPerNodeDay: number; maxCyclesPerNodeDay: number; maxCyclesPerNode24h: number };
+    const j = r.json<{ policies: Row[]; synthesis: { jobs: number } }>();
     expect(j.synthesis.jobs).toBeGreaterThan(100_000);
-    const [, timer, unidle] = j.policies;
-    expect(timer!.name).toBe('idle-timer');
-    expect(unidle!.name).toBe('unidle');
-    expect(unidle!.idleEnergySavedPct).toBeGreaterThanOrEqual(60);
-    expect(unidle!.delayedDemandPct).toBeLessThan(1);
-    expect(unidle!.powerCyclesPerNodeDay).toBeLessThanOrEqual(2);
-    expect(unidle!.delayedDemandPct).toBeLessThan(timer!.delayedDemandPct);
-    expect(unidle!.idleEnergySavedPct).toBeGreaterThanOrEqual(timer!.idleEnergySavedPct);
+    const timer = j.policies.find((p) => p.name === 'idle-timer')!;
+    const unidle = j.policies.find((p) => p.name === 'unidle')!;
+    expect(unidle.idleEnergySavedPct).toBeGreaterThanOrEqual(60);
+    expect(unidle.delayedDemandPct).toBeLessThan(1);
+    // At most 2 power cycles per node per day: on average, and for every node on every calendar day.
+    expect(unidle.powerCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    expect(unidle.maxCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    expect(unidle.maxCyclesPerNode24h).toBeLessThanOrEqual(3);
+    expect(unidle.delayedDemandPct).toBeLessThan(timer.delayedDemandPct);
+    expect(unidle.idleEnergySavedPct).toBeGreaterThanOrEqual(timer.idleEnergySavedPct);
   }, 180_000);
 });

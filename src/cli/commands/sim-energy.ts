@@ -25,6 +25,7 @@ export interface SimEnergyFlags {
   gpuModel: string;
   idleMinutes: string;
   maxCycles: string;
+  maxCycles24h?: string;
   json?: boolean;
   out?: string;
 }
@@ -120,6 +121,8 @@ export function energyJson(e: EnergyExperiment, week: number): string {
           delayedDemandPct: round(p.delayedDemandPct, 4),
           meanDelayMin: round(p.meanDelayMin, 4),
           powerCyclesPerNodeDay: round(p.powerCyclesPerNodeDay, 3),
+          maxCyclesPerNodeDay: p.maxCyclesPerNodeDay,
+          maxCyclesPerNode24h: p.maxCyclesPerNode24h,
           placement: p.placement,
           idleEnergyKWh: round(p.idleEnergyKWh, 1),
           delayedJobs: p.delayedJobs,
@@ -141,7 +144,7 @@ export function energyJson(e: EnergyExperiment, week: number): string {
 
 function table(e: EnergyExperiment): string {
   return renderTable(
-    ['POLICY', 'PLACEMENT', 'ENERGY kWh', 'IDLE SAVED', 'DELAYED DEMAND', 'MEAN DELAY', 'CYCLES/NODE/DAY', 'AWAKE NODES', 'QUEUE WAIT (all)'],
+    ['POLICY', 'PLACEMENT', 'ENERGY kWh', 'IDLE SAVED', 'DELAYED DEMAND', 'MEAN DELAY', 'CYCLES/NODE/DAY', 'MOST/DAY (24h)', 'AWAKE NODES', 'QUEUE WAIT (all)'],
     e.policies.map((p) => [
       p.name,
       p.placement,
@@ -150,10 +153,11 @@ function table(e: EnergyExperiment): string {
       `${p.delayedDemandPct.toFixed(3)}%`,
       `${p.meanDelayMin.toFixed(3)} min`,
       p.powerCyclesPerNodeDay.toFixed(2),
+      `${p.maxCyclesPerNodeDay} (${p.maxCyclesPerNode24h})`,
       p.meanAwakeNodes.toFixed(1),
       `${p.queueWaitPct.toFixed(2)}% / ${p.meanQueueWaitMin.toFixed(1)} min`,
     ]),
-    { alignRight: [2, 3, 4, 5, 6, 7] },
+    { alignRight: [2, 3, 4, 5, 6, 7, 8] },
   );
 }
 
@@ -176,7 +180,8 @@ export function registerSimEnergyCommand(sim: Command, io: CliIo): void {
     .option('--week <n>', 'week of the trace (0-based) for the SVG chart written with --out', '8')
     .option('--gpu-model <id>', 'catalog GPU model whose idle and busy power are used', 'H100')
     .option('--idle-minutes <n>', "idle-timer's T (Slurm SuspendTime), minutes", '30')
-    .option('--max-cycles <n>', "unidle's hysteresis: most times a node may be parked in any 24 h", '2')
+    .option('--max-cycles <n>', "unidle's hysteresis: most times a node may be parked in one calendar day", '2')
+    .option('--max-cycles-24h <n>', "…and in any rolling 24 h (default: --max-cycles + 1)")
     .option('--json', 'print one JSON object instead of the table')
     .option('--out <dir>', 'also write energy.json and awake-vs-demand.svg there')
     .addHelpText(
@@ -194,6 +199,7 @@ export function registerSimEnergyCommand(sim: Command, io: CliIo): void {
       const week = intFlag('--week', flags.week, 0, 1000, 'e.g. 8');
       const idleTimerMin = intFlag('--idle-minutes', flags.idleMinutes, 0, 7 * 24 * 60, 'e.g. 30');
       const maxCyclesPerDay = intFlag('--max-cycles', flags.maxCycles, 1, 96, 'e.g. 2');
+      const maxCyclesPer24h = flags.maxCycles24h === undefined ? maxCyclesPerDay + 1 : intFlag('--max-cycles-24h', flags.maxCycles24h, maxCyclesPerDay, 192, `at least --max-cycles, e.g. ${maxCyclesPerDay + 1}`);
       const policies = parseEnergyPolicies(flags.policies);
       if (!knownModelIds().includes(flags.gpuModel)) throw new UsageError(`--gpu-model: unknown model "${flags.gpuModel}"; known: ${knownModelIds().join(', ')}`);
       const { demand, runtimes } = readInputs(flags);
@@ -213,7 +219,7 @@ export function registerSimEnergyCommand(sim: Command, io: CliIo): void {
       const bar = progress(io, policies.length);
       let e: EnergyExperiment;
       try {
-        e = runEnergyExperiment({ demand, runtimesS: runtimes, nodes, gpusPerNode, wakeMin, policies, seed, gpuModel: flags.gpuModel, idleTimerMin, maxCyclesPerDay, onRunStart: bar.onRunStart, onProgress: bar.onProgress });
+        e = runEnergyExperiment({ demand, runtimesS: runtimes, nodes, gpusPerNode, wakeMin, policies, seed, gpuModel: flags.gpuModel, idleTimerMin, maxCyclesPerDay, maxCyclesPer24h, onRunStart: bar.onRunStart, onProgress: bar.onProgress });
       } finally {
         bar.stop();
       }

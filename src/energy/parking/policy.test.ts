@@ -82,29 +82,63 @@ describe('parking policies', () => {
     expect(p.decide({ nowMs: 25 * MIN, nodes, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
   });
 
-  it('hysteresis bounds parks per node per rolling day', () => {
-    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2 });
-    let parks = 0;
-    // The node comes back empty every 10 minutes for two days; it may park at most 2 times per 24 h.
-    for (let t = 0; t < 2 * 24 * 60; t += 10) {
-      const d = p.decide({ nowMs: t * MIN, nodes: [node('a', { emptySinceMs: t * MIN })], queuedGpus: 0, busyGpus: 0 });
-      parks += d.park.length;
-    }
-    expect(parks).toBe(4);
+  it('hysteresis bounds parks per node per calendar day and per rolling 24 h', () => {
+    const HOUR = 60 * MIN;
+    const bounce = (opts: { maxCyclesPerDay: number; maxCyclesPer24h?: number }, days: number) => {
+      const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, ...opts });
+      const at: number[] = [];
+      // The node comes back empty every 10 minutes.
+      for (let t = 0; t < days * 24 * 60; t += 10) {
+        if (p.decide({ nowMs: t * MIN, nodes: [node('a', { emptySinceMs: t * MIN })], queuedGpus: 0, busyGpus: 0 }).park.length) at.push(t * MIN);
+      }
+      return at;
+    };
+    // Two per calendar day: the budget renews at midnight.
+    expect(bounce({ maxCyclesPerDay: 2 }, 3)).toEqual([0, 10 * MIN, 24 * HOUR, 24 * HOUR + 10 * MIN, 48 * HOUR, 48 * HOUR + 10 * MIN]);
+    // Two in any 24 h as well (a purely rolling budget): the same here, where parks are 24 h apart,
+    // unlike parks late in one day and early in the next (next test).
+    expect(bounce({ maxCyclesPerDay: 2, maxCyclesPer24h: 2 }, 2)).toEqual([0, 10 * MIN, 24 * HOUR, 24 * HOUR + 10 * MIN]);
+    expect(() => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, maxCyclesPer24h: 1 })).toThrow(/maxCyclesPer24h \(1\) must be >= maxCyclesPerDay \(2\)/);
+  });
+
+  it('the rolling 24 h cap stops two days\' budgets piling up around midnight', () => {
+    const HOUR = 60 * MIN;
+    // Parked at 23:00 and 23:30: one more park just after midnight (3 in 24 h), not a second.
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, history: new Map([['a', [23 * HOUR, 23.5 * HOUR]]]) });
+    expect(p.parksLeft!('a', 23.9 * HOUR)).toBe(0);
+    expect(p.parksLeft!('a', 24 * HOUR + 10 * MIN)).toBe(1);
+    expect(p.decide({ nowMs: 24 * HOUR + 10 * MIN, nodes: [node('a', { emptySinceMs: 24 * HOUR })], queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
+    expect(p.parksLeft!('a', 24 * HOUR + 20 * MIN)).toBe(0);
+    // Both of yesterday's parks are 24 h old at 23:30: the day's second park is allowed again.
+    expect(p.parksLeft!('a', 47.5 * HOUR)).toBe(1);
+  });
+
+  it('the calendar day is the node\'s local day', () => {
+    const HOUR = 60 * MIN;
+    // UTC+8: local midnight is 16:00 UTC. Two parks at 15:00 and 15:30 UTC spend the local day.
+    const history = new Map([['a', [15 * HOUR, 15.5 * HOUR]]]);
+    const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, history, utcOffsetMinutes: (id) => (id === 'a' ? 480 : 0) });
+    expect(p.parksLeft!('a', 15.9 * HOUR)).toBe(0);
+    expect(p.parksLeft!('a', 16 * HOUR)).toBe(1);
+    // In UTC the same parks and times are one day.
+    const utc = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, history });
+    expect(utc.parksLeft!('a', 16 * HOUR)).toBe(0);
   });
 
   it('unidle keeps a node whose budget is spent awake as the warm empty node and parks one that can', () => {
-    const now = 30 * 60 * MIN;
-    // a has been empty longest but was parked twice in the last 24 h; b has its budget.
-    const history = new Map([['a', [now - 20 * 60 * MIN, now - 2 * 60 * MIN]]]);
+    const HOUR = 60 * MIN;
+    const now = 30 * HOUR; // 06:00 on day 1
+    // a has been empty longest but was parked twice today; b has its budget.
+    const history = new Map([['a', [now - 5 * HOUR, now - 2 * HOUR]]]);
     const p = unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, minEmptyNodes: 1, history });
     const nodes = [busy('x'), node('a', { emptySinceMs: 0 }), node('b', { emptySinceMs: 5 * MIN })];
     const d = p.decide({ nowMs: now, nodes, queuedGpus: 0, busyGpus: 8 });
     expect(d.park).toEqual(['b']);
     expect(p.parksLeft!('a', now)).toBe(0);
     expect(p.parksLeft!('b', now)).toBe(1);
-    // Once a's first park is 24 h old it may park again.
-    expect(p.parksLeft!('a', now + 4 * 60 * MIN + 1)).toBe(1);
+    // At midnight a may park again (its two parks are within 24 h, so once: the rolling cap of 3).
+    expect(p.parksLeft!('a', 48 * HOUR - 1)).toBe(0);
+    expect(p.parksLeft!('a', 48 * HOUR)).toBe(1);
   });
 
   it('unidle spends a node\'s last park of the day only after lastParkMinEmptyMs', () => {
@@ -121,23 +155,24 @@ describe('parking policies', () => {
     const withC = [nodes[0]!, node('c', { emptySinceMs: 65 * MIN })];
     expect(live.decide({ nowMs: 69 * MIN, nodes: withC, queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
     expect(live.decide({ nowMs: 70 * MIN, nodes: withC, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
-    // With the defaults, the last park waits 20 minutes.
+    // With the defaults, the last park waits 60 minutes.
     const defaults = createParkingPolicy('unidle', { unidle: { history } });
-    const withD = [nodes[0]!, node('d', { emptySinceMs: 76 * MIN })];
-    expect(defaults.decide({ nowMs: 79 * MIN, nodes: withD, queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
-    expect(defaults.decide({ nowMs: 80 * MIN, nodes: withD, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
+    const withD = [nodes[0]!, node('d', { emptySinceMs: 116 * MIN })];
+    expect(defaults.decide({ nowMs: 119 * MIN, nodes: withD, queuedGpus: 0, busyGpus: 0 }).park).toEqual([]);
+    expect(defaults.decide({ nowMs: 120 * MIN, nodes: withD, queuedGpus: 0, busyGpus: 0 }).park).toEqual(['a']);
   });
 
   it('unidle wakes the parked nodes with the most parks left first, then those whose budget returns soonest', () => {
-    const now = 30 * 60 * MIN;
+    const HOUR = 60 * MIN;
+    const now = 30 * HOUR; // 06:00 on day 1
     const parked = (id: string, sinceMs: number) => node(id, { state: 'parked', sinceMs, freeGpus: 0, empty: true, emptySinceMs: null });
     const history = new Map([
-      ['spent-old', [now - 23 * 60 * MIN, now - 3 * 60 * MIN]],
-      ['spent-new', [now - 10 * 60 * MIN, now - 2 * 60 * MIN]],
-      ['one', [now - 60 * MIN]],
-      ['fresh', [now - 30 * 60 * MIN]],
+      ['spent-old', [now - 5 * HOUR, now - 3 * HOUR]],
+      ['spent-new', [now - 4 * HOUR, now - 2 * HOUR]],
+      ['one', [now - HOUR]],
+      ['fresh', [now - 30 * HOUR]],
     ]);
-    const nodes = [parked('spent-new', now - 2 * 60 * MIN), parked('spent-old', now - 3 * 60 * MIN), parked('one', now - 60 * MIN), parked('fresh', now - 30 * 60 * MIN)];
+    const nodes = [parked('spent-new', now - 2 * HOUR), parked('spent-old', now - 3 * HOUR), parked('one', now - HOUR), parked('fresh', now - 30 * HOUR)];
     const wake = (gpus: number) => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, history }).decide({ nowMs: now, nodes, queuedGpus: gpus, busyGpus: 0 }).wake;
     expect(wake(8)).toEqual(['fresh']);
     expect(wake(16)).toEqual(['fresh', 'one']);

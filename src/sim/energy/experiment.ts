@@ -28,8 +28,10 @@ export interface EnergyExperimentOptions {
   pue?: number;
   idleTimerMin?: number;
   marginGpus?: number;
-  /** The unidle policy's hysteresis: most parks per node in any 24 h (default 2). */
+  /** The unidle policy's hysteresis: most parks per node per calendar day (default 2)… */
   maxCyclesPerDay?: number;
+  /** …and in any rolling 24 h (default: one more than per day). */
+  maxCyclesPer24h?: number;
   onRunStart?: (policy: string, index: number) => void;
   onProgress?: (index: number, done: number, total: number) => void;
 }
@@ -42,6 +44,8 @@ export interface EnergyPolicyResult {
   delayedDemandPct: number;
   meanDelayMin: number;
   powerCyclesPerNodeDay: number;
+  maxCyclesPerNodeDay: number;
+  maxCyclesPerNode24h: number;
   idleEnergyKWh: number;
   delayedJobs: number;
   meanAwakeNodes: number;
@@ -62,6 +66,7 @@ export interface EnergyExperiment {
       minEmptyMinutes: number;
       lastParkMinEmptyMinutes: number;
       maxCyclesPerDay: number;
+      maxCyclesPer24h: number;
       minParkedMinutes: number;
       minEmptyNodes: number;
       forecast: string;
@@ -87,7 +92,8 @@ export function runEnergyExperiment(o: EnergyExperimentOptions): EnergyExperimen
   const unidle = {
     ...DEFAULT_UNIDLE_PARKING,
     ...(o.marginGpus !== undefined ? { marginGpus: o.marginGpus } : {}),
-    ...(o.maxCyclesPerDay !== undefined ? { maxCyclesPerDay: o.maxCyclesPerDay } : {}),
+    ...(o.maxCyclesPerDay !== undefined ? { maxCyclesPerDay: o.maxCyclesPerDay, maxCyclesPer24h: o.maxCyclesPerDay + 1 } : {}),
+    ...(o.maxCyclesPer24h !== undefined ? { maxCyclesPer24h: o.maxCyclesPer24h } : {}),
   };
   const runs: ReplayResult[] = [];
   const policies: EnergyPolicyResult[] = [];
@@ -119,6 +125,8 @@ export function runEnergyExperiment(o: EnergyExperimentOptions): EnergyExperimen
       delayedDemandPct: r.delayedDemandPct,
       meanDelayMin: r.meanDelayMin,
       powerCyclesPerNodeDay: r.powerCyclesPerNodeDay,
+      maxCyclesPerNodeDay: r.maxCyclesPerNodeDay,
+      maxCyclesPerNode24h: r.maxCyclesPerNode24h,
       idleEnergyKWh: r.idleEnergyKWh,
       delayedJobs: r.delayedJobs,
       meanAwakeNodes: r.meanAwakeNodes,
@@ -139,6 +147,7 @@ export function runEnergyExperiment(o: EnergyExperimentOptions): EnergyExperimen
         minEmptyMinutes: unidle.minEmptyMs / 60_000,
         lastParkMinEmptyMinutes: Math.max(unidle.minEmptyMs, unidle.lastParkMinEmptyMs ?? 0) / 60_000,
         maxCyclesPerDay: unidle.maxCyclesPerDay,
+        maxCyclesPer24h: unidle.maxCyclesPer24h ?? unidle.maxCyclesPerDay + 1,
         minParkedMinutes: (unidle.minParkedMs ?? 0) / 60_000,
         minEmptyNodes: unidle.minEmptyNodes ?? 0,
         forecast: `Holt-Winters (daily + weekly) on the replay's own busy GPUs per bucket, fitted after 2 weeks and refitted every 4 on the last 4; upper ${FORECAST_LEVEL}% over the wake latency; no forecast (current busy GPUs) before`,

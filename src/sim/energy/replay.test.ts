@@ -51,6 +51,10 @@ describe('energy replay', () => {
     const unidle = replayEnergy(base({ parking: unidleParkingPolicy({ marginGpus: 4, minEmptyMs: 10 * MIN, maxCyclesPerDay: 2 }) }));
     expect(unidle.idleEnergySavedPct).toBeGreaterThan(20);
     expect(unidle.powerCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    expect(unidle.maxCyclesPerNodeDay).toBeLessThanOrEqual(2);
+    expect(unidle.maxCyclesPerNode24h).toBeLessThanOrEqual(3);
+    expect(timer.maxCyclesPerNodeDay).toBeGreaterThanOrEqual(1);
+    expect(timer.maxCyclesPerNode24h).toBeGreaterThanOrEqual(timer.maxCyclesPerNodeDay);
     // With a margin the warm reserve absorbs the morning: less delay than the timer.
     expect(unidle.delayedDemandPct).toBeLessThan(timer.delayedDemandPct);
   });
@@ -66,6 +70,17 @@ describe('energy replay', () => {
     // The second job arrives when everything is parked: it waits the wake latency.
     expect(r.delayedJobs).toBe(1);
     expect(r.meanDelayMin).toBeCloseTo(10 / 2, 9);
+  });
+
+  it('reports the most parks of one node per calendar day and in any 24 h', () => {
+    // One node; a 1-minute job at 23:00, 23:30, 00:30 and 01:00, parked 5 idle minutes after each.
+    const at = [23 * 60, 23 * 60 + 30, 24 * 60 + 30, 25 * 60];
+    const jobs: SyntheticJob[] = at.map((arrivalMin) => ({ arrivalMin, gpus: 1, durationMin: 1 }));
+    const r = replayEnergy(base({ jobs, nodes: 1, horizonMin: 2 * 1440, wakeMin: 0, parking: idleTimerPolicy({ idleMs: 5 * MIN }) }));
+    // Parks at 00:05 (empty from the start), 23:06, 23:36 | 00:36, 01:06: 3 on day 0, 2 on day 1, 4 within 24 h.
+    expect(r.parks).toBe(5);
+    expect(r.maxCyclesPerNodeDay).toBe(3);
+    expect(r.maxCyclesPerNode24h).toBe(4);
   });
 
   it('consolidates beside older jobs, so nodes holding only young work empty out and park', () => {

@@ -106,6 +106,10 @@ export interface ReplayResult {
   /** Jobs that waited at all. */
   queuedJobs: number;
   powerCyclesPerNodeDay: number;
+  /** Most parks of any one node in one calendar day (minute 0 is a midnight)… */
+  maxCyclesPerNodeDay: number;
+  /** …and in any rolling 24 hours. */
+  maxCyclesPerNode24h: number;
   parks: number;
   wakes: number;
   jobs: number;
@@ -231,6 +235,8 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
   let clampedJobs = 0;
   let parks = 0;
   let wakes = 0;
+  /** Park minutes per node, for the per-node maxima. */
+  const parkTimes: number[][] = Array.from({ length: N }, () => []);
   let awakeSum = 0;
 
   const buckets = Math.ceil(H / bucket);
@@ -392,6 +398,7 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
         rekey(i);
         freeAwake -= G;
         parks++;
+        parkTimes[i]!.push(t);
       }
       for (const id of decision.wake) {
         const i = idOf.get(id)!;
@@ -448,6 +455,18 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
   const idleEnergyKWh = energyKWh - busyEnergyKWh;
   const alwaysOnIdleEnergyKWh = toKWh((capacity * H - busyGpuMin) * o.idleMilliwatts);
   const days = H / 1440;
+  let maxDay = 0;
+  let max24h = 0;
+  for (const times of parkTimes) {
+    let from = 0;
+    let dayStart = 0;
+    for (let k = 0; k < times.length; k++) {
+      while (times[from]! <= times[k]! - 1440) from++;
+      max24h = Math.max(max24h, k - from + 1);
+      if (Math.floor(times[k]! / 1440) !== Math.floor(times[dayStart]! / 1440)) dayStart = k;
+      maxDay = Math.max(maxDay, k - dayStart + 1);
+    }
+  }
   return {
     name: o.parking.name,
     placement: policy.name,
@@ -463,6 +482,8 @@ export function replayEnergy(o: ReplayOptions): ReplayResult {
     meanQueueWaitMin: next > 0 ? waitSum / next : 0,
     queuedJobs: delayedJobs,
     powerCyclesPerNodeDay: days > 0 ? parks / N / days : 0,
+    maxCyclesPerNodeDay: maxDay,
+    maxCyclesPerNode24h: max24h,
     parks,
     wakes,
     jobs: next,
