@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Clock } from '../domain/clock.js';
+import type { QueuedDemand } from '../energy/parking/policy.js';
 import type { PlacementPolicy } from '../scheduler/policy.js';
 import type { StoreHandle } from '../store/database.js';
 import { AgentService, type AgentServiceOptions } from './agent-service.js';
@@ -79,7 +80,8 @@ export class ControlPlane {
   readonly monitor: NodeMonitor;
   readonly parking: ParkingService;
   /** GPUs the last scheduling pass could not place for lack of capacity (parking wakes nodes for them). */
-  private shortGpus = 0;
+  /** What the last scheduling pass could not place, for the parking policy's wakes. */
+  private short: { gpus: number; demands: QueuedDemand[] } = { gpus: 0, demands: [] };
 
   private timers: NodeJS.Timeout[] = [];
   private scheduleRunning = false;
@@ -196,7 +198,7 @@ export class ControlPlane {
     }
     this.every(this.options.parkingIntervalMs ?? 30_000, () =>
       this.guard('node parking', async () => {
-        const r = await this.parking.tick({ shortGpus: this.shortGpus });
+        const r = await this.parking.tick({ shortGpus: this.short.gpus, short: this.short.demands });
         // Woken nodes take work as soon as they are up.
         if (r.awake.length > 0) this.kick();
         return r;
@@ -237,7 +239,7 @@ export class ControlPlane {
       do {
         this.scheduleAgain = false;
         const r = await this.guard('scheduler', () => this.scheduling.run());
-        if (r) this.shortGpus = r.shortGpus;
+        if (r) this.short = { gpus: r.shortGpus, demands: r.short };
         // Placed work goes to its engine now, not at the executor's next tick.
         if (r && r.placed > 0) for (const e of this.executors) this.executorPass(e);
       } while (this.scheduleAgain && !this.stopped);

@@ -109,6 +109,26 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['node.parked', 'node.waking', 'node.awake']));
   });
 
+  it('queued work wakes a parked node of a model it can run, not the one parked longest', async () => {
+    await node('node-h100');
+    await h.control.agents.register(h.agent, registration('node-a100', simulatedDevices(8, 'A100-80GB')));
+    const parking = service();
+    await parking.park(h.operator, 'node-h100');
+    h.clock.advance(5 * MIN);
+    await parking.park(h.operator, 'node-a100');
+    await h.control.jobs.submit(tenant.p, { command: ['train'], gpus: 4, models: ['A100-80GB'] });
+    const cycle = await h.control.scheduling.run();
+    expect(cycle.short).toEqual([{ gpus: 4, models: ['A100-80GB'] }]);
+    const woke = await parking.tick({ shortGpus: cycle.shortGpus, short: cycle.short });
+    expect(woke.woken).toEqual(['node-a100']);
+    expect(await power('node-h100')).toBe('parked');
+    // The A100 work is covered by the waking node; work for a model no node has wakes nothing.
+    const again = await h.control.scheduling.run();
+    const more = await parking.tick({ shortGpus: again.shortGpus + 4, short: [...again.short, { gpus: 4, models: ['L40S'] }] });
+    expect(more.woken).toEqual([]);
+    expect(await power('node-h100')).toBe('parked');
+  });
+
   it('operators park and wake by hand; parking a node with work or a veto is refused and changes nothing', async () => {
     const a = await node('node-a');
     await node('node-b');

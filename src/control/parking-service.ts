@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { UnidleError } from '../domain/errors.js';
 import { utcOffsetMinutes } from '../domain/timezone.js';
-import { checkDecision, createParkingPolicy, type NodePowerState, type ParkingDecision, type ParkingNodeView, type ParkingPolicy } from '../energy/parking/policy.js';
+import { checkDecision, createParkingPolicy, type NodePowerState, type ParkingDecision, type ParkingNodeView, type ParkingPolicy, type QueuedDemand } from '../energy/parking/policy.js';
 import { HoltWinters } from '../forecast/holt-winters.js';
 import type { FittedModel } from '../forecast/forecaster.js';
 import type { DB, Db, Dialect } from '../store/database.js';
@@ -169,7 +169,7 @@ export class ParkingService {
    * One pass: finish or time out wakes, re-park nodes stuck in `parking`, then let the policy decide.
    * `shortGpus`: GPUs of queued work the last scheduling pass could not place for lack of capacity.
    */
-  async tick(input: { shortGpus: number }): Promise<ParkingTickResult> {
+  async tick(input: { shortGpus: number; short?: readonly QueuedDemand[] }): Promise<ParkingTickResult> {
     const now = this.clock.now();
     const result: ParkingTickResult = { parked: [], woken: [], awake: [], failed: [] };
     const nodes = await this.db.selectFrom('nodes').selectAll().execute();
@@ -191,7 +191,14 @@ export class ParkingService {
     const policy = await this.policy(now);
     const busyGpus = views.busyGpus;
     const forecastUpperGpus = policy.name === 'unidle' ? await this.forecastUpper(now) : undefined;
-    const parkingInput = { nowMs: now, nodes: views.nodes, queuedGpus: input.shortGpus, busyGpus, ...(forecastUpperGpus !== undefined ? { forecastUpperGpus } : {}) };
+    const parkingInput = {
+      nowMs: now,
+      nodes: views.nodes,
+      queuedGpus: input.shortGpus,
+      ...(input.short ? { queued: input.short } : {}),
+      busyGpus,
+      ...(forecastUpperGpus !== undefined ? { forecastUpperGpus } : {}),
+    };
     const decision = policy.decide(parkingInput);
     checkDecision(parkingInput, decision);
     decision.park = await this.keepReservationsAwake(decision.park, views.nodes);
@@ -263,7 +270,7 @@ export class ParkingService {
   private async views(): Promise<{ nodes: ParkingNodeView[]; busyGpus: number }> {
     const [nodes, devices, holding, lastRelease, centers] = await Promise.all([
       this.db.selectFrom('nodes').selectAll().execute(),
-      this.db.selectFrom('devices').select(['node_id', 'allocated_milli']).execute(),
+      this.db.selectFrom('devices').select(['node_id', 'allocated_milli', 'model']).execute(),
       this.db.selectFrom('allocations').select(['node_id', (eb) => eb.fn.countAll<number>().as('n')]).where('released_at', 'is', null).groupBy('node_id').execute(),
       this.db.selectFrom('allocations').select(['node_id', (eb) => eb.fn.max<number>('released_at').as('at')]).groupBy('node_id').execute(),
       this.db.selectFrom('centers').select(['id', 'timezone']).execute(),
@@ -275,10 +282,11 @@ export class ParkingService {
     }
     const held = new Set(holding.filter((h) => Number(h.n) > 0).map((h) => h.node_id));
     const released = new Map(lastRelease.map((r) => [r.node_id, r.at === null ? null : Number(r.at)]));
-    const byNode = new Map<string, { gpus: number; free: number; milli: number }>();
+    const byNode = new Map<string, { gpus: number; free: number; milli: number; models: Set<string> }>();
     for (const d of devices) {
-      const s = byNode.get(d.node_id) ?? { gpus: 0, free: 0, milli: 0 };
+      const s = byNode.get(d.node_id) ?? { gpus: 0, free: 0, milli: 0, models: new Set<string>() };
       s.gpus++;
+      s.models.add(d.model);
       if (d.allocated_milli === 0) s.free++;
       s.milli += d.allocated_milli;
       byNode.set(d.node_id, s);
@@ -288,7 +296,7 @@ export class ParkingService {
     for (const n of nodes) {
       const state = n.power_state as NodePowerState;
       if (n.status !== 'up' && state === 'on') continue;
-      const d = byNode.get(n.id) ?? { gpus: 0, free: 0, milli: 0 };
+      const d = byNode.get(n.id) ?? { gpus: 0, free: 0, milli: 0, models: new Set<string>() };
       busyMilli += d.milli;
       if (d.gpus === 0) continue; // CPU-only nodes are not the policy's business
       const empty = !held.has(n.id) && d.milli === 0 && n.allocated_cpu_milli === 0;
@@ -303,6 +311,8 @@ export class ParkingService {
         gpus: d.gpus,
         freeGpus: state === 'on' && !veto ? d.free : 0,
         veto,
+        // A node of mixed models serves any queued work (the policy then does not filter it).
+        ...(d.models.size === 1 ? { model: [...d.models][0]! } : {}),
       });
     }
     return { nodes: views, busyGpus: Math.ceil(busyMilli / 1000) };

@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { shapeGpuMilli, type JobTier } from '../domain/job.js';
 import { createRandom, type Random } from '../domain/random.js';
+import type { QueuedDemand } from '../energy/parking/policy.js';
 import { fairShareOrder, type TenantUsage } from '../market/fair-share.js';
 import { formatMoney, scaleMicros } from '../market/money.js';
 import { clearSpotMarket, type SpotBid } from '../market/spot-market.js';
@@ -22,8 +23,10 @@ export interface CycleResult {
   placed: number;
   conflicts: number;
   preempted: number;
-  /** GPUs of queued work that found no capacity this pass (what waking parked nodes could serve). */
+  /** GPUs of queued work that found no capacity this pass (what waking parked nodes could serve)… */
   shortGpus: number;
+  /** …the same by the models each piece of work accepts, so only parked nodes of those are woken. */
+  short: QueuedDemand[];
 }
 
 const COMMIT_CHUNK = 64;
@@ -91,7 +94,13 @@ export class SchedulingCycle {
       .where('state', 'in', ['scheduled', 'running'])
       .where((eb) => eb.or([eb('tier', '=', 'spot'), eb('preempt_requested_at', 'is not', null)]))
       .execute();
-    const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0, preempted: 0, shortGpus: 0 };
+    const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0, preempted: 0, shortGpus: 0, short: [] };
+    // The models the work asked for (none: any), not those awake now: parked nodes are not in the view.
+    const addShort = (gpus: number, models: readonly string[]) => {
+      result.shortGpus += gpus;
+      result.short.push({ gpus, models: [...models] });
+    };
+    const askedModels = (job: JobsTable) => JSON.parse(job.models) as string[];
     if (queued.length === 0 && active.length === 0) return result;
 
     const view = await this.market.view();
@@ -246,7 +255,7 @@ export class SchedulingCycle {
         const waiting = preemptFor(job, request, models);
         // Room is being made for it: its quota is spoken for until it starts.
         if (waiting) pick.reservation.usedMilli += milli;
-        if (!waiting) result.shortGpus += gpusOf(request);
+        if (!waiting) addShort(gpusOf(request), models);
         pending.set(job.id, waiting ?? `pending: ${describePending(engine.explain({ ...request, models }))}`);
         continue;
       }
@@ -267,7 +276,7 @@ export class SchedulingCycle {
           free.set(model, (free.get(model) ?? 0) - milli * job.node_count);
           decisions.push({ job, request, placement: first!.placement, nodeName: first!.node.name, priceMicros: priceNow(view, model, 'on-demand', now), reservationId: null, gang: rest.map((d) => ({ placement: d.placement, nodeName: d.node.name })) });
         } else {
-          result.shortGpus += gpusOf(request) * job.node_count;
+          addShort(gpusOf(request) * job.node_count, askedModels(job));
           const slurmNodes = snapshot.nodes.filter((n) => n.executor === 'slurm').length;
           pending.set(
             job.id,
@@ -289,7 +298,7 @@ export class SchedulingCycle {
       if (waiting) pending.set(job.id, waiting);
       else if (direct.length === 0 && allowed.length > 0) pending.set(job.id, `pending: the free ${allowed.join('/')} capacity is reserved by other tenants; try another model or spot`);
       else {
-        result.shortGpus += gpusOf(request);
+        addShort(gpusOf(request), askedModels(job));
         pending.set(job.id, `pending: ${describePending(engine.explain({ ...request, models: allowed }))}`);
       }
     }
@@ -359,7 +368,7 @@ export class SchedulingCycle {
           pending.delete(j.id);
           record(j, request, d, clearing.priceMicros, null);
         } else {
-          result.shortGpus += gpusOf(request);
+          addShort(gpusOf(request), [model]);
           pending.set(j.id, `pending: won ${model} spot capacity at ${money(view, clearing.priceMicros)}/GPU-h; ${describePending(engine.explain({ ...request, models: [model] }))}`);
         }
       }

@@ -179,6 +179,38 @@ describe('parking policies', () => {
     expect(wake(32)).toEqual(['fresh', 'one', 'spent-old', 'spent-new']);
   });
 
+  it('queued work wakes only parked nodes of a model it accepts; work no node can run wakes nothing', () => {
+    const now = 100 * MIN;
+    const parked = (id: string, model: string, sinceMs: number) => node(id, { state: 'parked', sinceMs, freeGpus: 0, emptySinceMs: null, model });
+    const nodes = [{ ...busy('x'), model: 'H100' }, parked('a100', 'A100', 0), parked('h100', 'H100', 10 * MIN), parked('h100-2', 'H100', 20 * MIN)];
+    const input = (queued: { gpus: number; models: string[] }[]): ParkingInput => ({
+      nowMs: now,
+      nodes,
+      queuedGpus: queued.reduce((a, q) => a + q.gpus, 0),
+      queued,
+      busyGpus: 8,
+    });
+    const timer = idleTimerPolicy({ idleMs: 30 * MIN });
+    const unidle = () => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2 });
+    for (const p of [timer, unidle()]) {
+      // The A100 node has been parked longest, but the work wants an H100.
+      expect(p.decide(input([{ gpus: 8, models: ['H100'] }])).wake).toEqual(['h100']);
+      expect(p.decide(input([{ gpus: 16, models: ['H100'] }])).wake).toEqual(['h100', 'h100-2']);
+      expect(p.decide(input([{ gpus: 8, models: ['H100'] }, { gpus: 4, models: ['A100'] }])).wake.sort()).toEqual(['a100', 'h100']);
+      // Any model: the usual order.
+      expect(p.decide(input([{ gpus: 8, models: [] }])).wake).toEqual(['a100']);
+      // A model the fleet does not have: no wake.
+      expect(p.decide(input([{ gpus: 8, models: ['MI300X'] }])).wake).toEqual([]);
+    }
+    // A waking H100 node already covers the H100 work.
+    const withWaking = [...nodes, node('h100-w', { state: 'waking', sinceMs: now - MIN, freeGpus: 0, emptySinceMs: null, model: 'H100' })];
+    expect(timer.decide({ ...input([{ gpus: 8, models: ['H100'] }]), nodes: withWaking }).wake).toEqual([]);
+    // Work for a model nobody has does not hold parking back.
+    const idle = [{ ...busy('x'), model: 'H100' }, node('e', { emptySinceMs: 0, model: 'H100' }), node('f', { emptySinceMs: 0, model: 'H100' })];
+    expect(timer.decide({ nowMs: now, nodes: idle, queuedGpus: 8, queued: [{ gpus: 8, models: ['MI300X'] }], busyGpus: 8 }).park).toEqual(['e', 'f']);
+    expect(unidle().decide({ nowMs: now, nodes: idle, queuedGpus: 8, queued: [{ gpus: 8, models: ['MI300X'] }], busyGpus: 8 }).park).toEqual(['e', 'f']);
+  });
+
   it('simulated driver wakes after wakeMs', () => {
     const d = simulatedPowerDriver({ wakeMs: 10 * MIN });
     d.park('a', 0);

@@ -28,6 +28,14 @@ export interface ParkingNodeView {
   freeGpus: number;
   /** Operator or cordon owner forbids parking this node. */
   veto?: boolean;
+  /** The node's GPU model, where it has one model (queued work for other models does not wake it). */
+  model?: string;
+}
+
+/** Queued work that found no capacity: its GPUs and the models it accepts (empty: any). */
+export interface QueuedDemand {
+  gpus: number;
+  models: readonly string[];
 }
 
 export interface ParkingInput {
@@ -35,6 +43,11 @@ export interface ParkingInput {
   nodes: readonly ParkingNodeView[];
   /** GPUs of queued work that could not be placed on awake nodes this tick. */
   queuedGpus: number;
+  /**
+   * The same work by the models it accepts, where the fleet has several: wakes for queued work then
+   * take only parked nodes of a model the work can run on. Absent: any parked node serves.
+   */
+  queued?: readonly QueuedDemand[];
   /** GPUs busy now. */
   busyGpus: number;
   /**
@@ -105,6 +118,50 @@ function wakingGpus(nodes: readonly ParkingNodeView[]): number {
   return s;
 }
 
+function serves(demand: QueuedDemand, node: ParkingNodeView): boolean {
+  return demand.models.length === 0 || node.model === undefined || demand.models.includes(node.model);
+}
+
+/**
+ * Parked nodes to wake for queued work, demand by demand: GPUs already waking that a demand can run
+ * on count first, then parked nodes of its models in `order`. Demands no node of the fleet can run
+ * are left out (waking cannot help them).
+ */
+function wakeForQueue(nodes: readonly ParkingNodeView[], queued: readonly QueuedDemand[], order: readonly ParkingNodeView[]): ParkingNodeView[] {
+  const pool = nodes.filter((n) => n.state === 'waking').map((n) => ({ n, left: n.gpus }));
+  const out: ParkingNodeView[] = [];
+  const chosen = new Set<string>();
+  for (const d of queued) {
+    let need = d.gpus;
+    for (const p of pool) {
+      if (need <= 0) break;
+      if (p.left <= 0 || !serves(d, p.n)) continue;
+      const use = Math.min(need, p.left);
+      p.left -= use;
+      need -= use;
+    }
+    for (const n of order) {
+      if (need <= 0) break;
+      if (chosen.has(n.id) || !serves(d, n)) continue;
+      chosen.add(n.id);
+      out.push(n);
+      const use = Math.min(need, n.gpus);
+      pool.push({ n, left: n.gpus - use });
+      need -= use;
+    }
+  }
+  return out;
+}
+
+/** The queued demands some node of the fleet can run, and their GPUs. */
+function runnableQueue(input: ParkingInput): { queued: readonly QueuedDemand[] | undefined; gpus: number } {
+  if (!input.queued) return { queued: undefined, gpus: input.queuedGpus };
+  const queued = input.queued.filter((d) => d.gpus > 0 && input.nodes.some((n) => serves(d, n)));
+  let gpus = 0;
+  for (const d of queued) gpus += d.gpus;
+  return { queued, gpus };
+}
+
 export interface IdleTimerOptions {
   /** Park a node once it has been empty this long (Slurm's SuspendTime), ms. */
   idleMs: number;
@@ -119,9 +176,12 @@ export function idleTimerPolicy(options: IdleTimerOptions): ParkingPolicy {
   return {
     name: 'idle-timer',
     decide(input) {
-      const wake = wakeFor(input.nodes, input.queuedGpus - wakingGpus(input.nodes));
+      const { queued, gpus: queuedGpus } = runnableQueue(input);
+      const wake = queued
+        ? wakeForQueue(input.nodes, queued, input.nodes.filter((n) => n.state === 'parked').sort((a, b) => a.sinceMs - b.sinceMs || (a.id < b.id ? -1 : 1))).map((n) => n.id)
+        : wakeFor(input.nodes, queuedGpus - wakingGpus(input.nodes));
       const park: string[] = [];
-      if (input.queuedGpus === 0) {
+      if (queuedGpus === 0) {
         for (const n of input.nodes) {
           if (n.state === 'on' && n.empty && !n.veto && n.emptySinceMs !== null && input.nowMs - n.emptySinceMs >= options.idleMs) park.push(n.id);
         }
@@ -219,8 +279,9 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
     parksLeft,
     decide(input) {
       const now = input.nowMs;
+      const { queued, gpus: queuedGpus } = runnableQueue(input);
       const upper = Math.max(input.forecastUpperGpus ?? input.busyGpus, input.busyGpus);
-      const reserve = Math.max(0, upper - input.busyGpus) + input.queuedGpus + options.marginGpus;
+      const reserve = Math.max(0, upper - input.busyGpus) + queuedGpus + options.marginGpus;
       const waking = wakingGpus(input.nodes);
       let available = waking;
       let emptyAwake = 0;
@@ -234,19 +295,23 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
       const minEmpty = options.minEmptyNodes ?? 0;
       // Queued work means awake nodes could not hold it (free GPUs may be scattered): wake for it as
       // the idle timer does, whatever the free count says.
-      const queueDeficit = input.queuedGpus - waking;
+      const queueDeficit = queuedGpus - waking;
       const emptyDeficit = (minEmpty - emptyAwake - wakingNodes) * (input.nodes[0]?.gpus ?? 0);
       const deficit = Math.max(reserve - available, queueDeficit, emptyDeficit);
       if (deficit > 0) {
-        const urgent = input.queuedGpus > 0;
+        const urgent = queuedGpus > 0;
         const candidates = input.nodes
           .filter((n) => n.state === 'parked' && (urgent || now - n.sinceMs >= minParkedMs))
           .map((n) => ({ n, left: parksLeft(n.id, now), since: parks.get(n.id)?.[0] ?? n.sinceMs }))
           .sort((a, b) => b.left - a.left || a.since - b.since || (a.n.id < b.n.id ? -1 : 1));
-        const wake: string[] = [];
+        // Queued work first, each demand on nodes of its models (its GPUs are spoken for once they
+        // are up); then the warm reserve and the kept empty node from any model.
+        const wake = queued ? wakeForQueue(input.nodes, queued, candidates.map((c) => c.n)).map((n) => n.id) : [];
+        const rest = queued ? Math.max(reserve - queuedGpus - available, emptyDeficit) : deficit;
         let got = 0;
         for (const { n } of candidates) {
-          if (got >= deficit) break;
+          if (got >= rest) break;
+          if (wake.includes(n.id)) continue;
           wake.push(n.id);
           got += n.gpus;
         }
