@@ -27,6 +27,8 @@ class FakeServer {
   toStart: JobAssignment[] = [];
   /** Pending stop orders, handed out once on the next heartbeat. */
   toStop: StopOrder[] = [];
+  /** What heartbeats say of the node's power (undefined: nothing, as an older server). */
+  parked: boolean | undefined = undefined;
   logs = new Map<string, Buffer>();
   finishedAcks = new Map<string, number>();
   private server: Server;
@@ -77,7 +79,7 @@ class FakeServer {
       this.events.push({ kind: 'heartbeat', body });
       if (body.nodeId !== `node_${this.registrations}`) return send(404, { code: 'not_found', detail: 'node does not exist' });
       const start = this.toStart.splice(0);
-      return send(200, { at: Date.now(), start, stop: this.toStop.splice(0) });
+      return send(200, { at: Date.now(), start, stop: this.toStop.splice(0), ...(this.parked === undefined ? {} : { parked: this.parked }) });
     }
     if (url === '/v1/agent/telemetry') {
       this.events.push({ kind: 'telemetry', body });
@@ -267,6 +269,29 @@ describe('agent against a fake control plane', () => {
       [0, 69_900],
       [1, 69_900],
     ]);
+  });
+
+  it('a simulated node told it is parked goes dark (no telemetry, counters still) until it is woken', async () => {
+    await agent({ telemetryIntervalMs: 10 });
+    type Batch = { samples: Array<{ deviceIndex: number; powerMilliwatts: number; energyMillijoules: number; at: number }> };
+    await until(() => server.of('telemetry').length >= 2);
+    server.parked = true;
+    const hb = server.of('heartbeat').length;
+    await until(() => server.of('heartbeat').length >= hb + 2);
+    const sentBefore = server.of('telemetry').length;
+    const lastBefore = (server.of('telemetry').at(-1)!.body as Batch).samples[0]!;
+    // Parked for a while: heartbeats go on (that is how it hears of the wake), telemetry stops.
+    const hb2 = server.of('heartbeat').length;
+    await until(() => server.of('heartbeat').length >= hb2 + 5);
+    expect(server.of('telemetry').length).toBeLessThanOrEqual(sentBefore + 1);
+    // The agent has heard "parked" (heartbeats since), so it stays dark at least these 300 ms.
+    await new Promise((r) => setTimeout(r, 300));
+    server.parked = false;
+    await until(() => server.of('telemetry').length >= sentBefore + 3);
+    const after = (server.of('telemetry').at(-1)!.body as Batch).samples[0]!;
+    // The counter grew by the idle power before the park and after the wake, not over the dark time.
+    expect(after.energyMillijoules - lastBefore.energyMillijoules).toBeLessThan((69_900 * (after.at - lastBefore.at - 250)) / 1000);
+    expect(after.powerMilliwatts).toBe(69_900);
   });
 
   it('stop({ killJobs: true }) kills running jobs and reports their end', async () => {

@@ -322,6 +322,11 @@ class Agent {
   }
 
   private async apply(answer: HeartbeatResponse): Promise<void> {
+    // Only a simulated host hears that it is parked (a real one is off): it goes dark until woken.
+    if (answer.parked !== undefined && this.telemetry instanceof SimulatedTelemetrySource && this.telemetry.isPowered === answer.parked) {
+      this.telemetry.setPowered(!answer.parked, Date.now());
+      this.log.info({ nodeId: this.nodeId }, answer.parked ? 'node parked: simulated devices draw nothing and send no telemetry' : 'node powered on again: simulated telemetry resumes');
+    }
     const stopping = new Set<string>();
     for (const order of answer.stop ?? []) {
       stopping.add(order.jobId);

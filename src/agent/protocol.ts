@@ -87,6 +87,12 @@ export interface HeartbeatResponse {
   at: number;
   start: JobAssignment[];
   stop: StopOrder[];
+  /**
+   * The control plane has parked this node (or is parking it). A real host is then powered off and
+   * never hears this; an agent that still answers runs on a simulated power driver, and a simulated
+   * agent goes dark as a powered-off host would (no telemetry, no power drawn) until it is false again.
+   */
+  parked?: boolean;
 }
 
 export interface StartedReport {

@@ -186,7 +186,7 @@ export class AgentService {
         if (!(err instanceof StaleJobError)) throw err;
       }
     }
-    return { at: now, start, stop };
+    return { at: now, start, stop, parked: node.power_state === 'parked' || node.power_state === 'parking' };
   }
 
   private async finishWithoutRun(job: JobsTable, to: JobState, reason: string, now: number): Promise<void> {

@@ -140,11 +140,16 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     expect(await power('node-a')).toBe('on');
     await expect(parking.park(tenant.p, 'node-b')).rejects.toMatchObject({ code: 'forbidden' });
     expect((await parking.park(h.operator, 'node-b')).powerState).toBe('parked');
+    // An agent that still answers (the simulated driver switched nothing) hears it is parked.
+    const nodeB = (await h.control.inventory.getNode('node-b')).id;
+    const hb = (id: string) => h.control.agents.heartbeat(h.agent, { nodeId: id, at: h.clock.now(), running: [] });
+    expect((await hb(nodeB)).parked).toBe(true);
     await expect(parking.park(h.operator, 'node-b')).rejects.toMatchObject({ code: 'invalid_state' });
     expect((await parking.wake(h.operator, 'node-b')).powerState).toBe('waking');
     h.clock.advance(2 * MIN);
     await parking.tick({ shortGpus: 0 });
     expect(await power('node-b')).toBe('on');
+    expect((await hb(nodeB)).parked).toBe(false);
     await parking.setVeto(h.operator, 'node-b', true, 'UPS test');
     await expect(parking.park(h.operator, 'node-b')).rejects.toMatchObject({ message: expect.stringMatching(/UPS test/) });
     // Policy off: nothing is parked however long nodes sit empty.

@@ -26,6 +26,21 @@ describe('SimulatedTelemetrySource', () => {
     expect(later!.energyMillijoules).toBe(2_520_000_000);
   });
 
+  it('powered off (a parked node) it draws nothing and gives no readings; on again, it idles', () => {
+    const idle = findGpuModel('H200')!.idleMilliwatts;
+    const source = new SimulatedTelemetrySource({ devices: [h200(0)], allocatedMilli: () => 0, jitterPct: 0 });
+    expect(source.sampleSync(0)[0]!.energyMillijoules).toBe(0);
+    // Off half an hour in: the counter takes that half hour at idle power, then stands still.
+    source.setPowered(false, HOUR / 2);
+    expect(source.isPowered).toBe(false);
+    expect(source.sampleSync(HOUR)).toEqual([]);
+    source.setPowered(true, 3 * HOUR);
+    const [back] = source.sampleSync(3 * HOUR);
+    expect(back!.energyMillijoules).toBe((idle * HOUR) / 2 / 1000);
+    expect(back!.powerMilliwatts).toBe(idle);
+    expect(source.sampleSync(4 * HOUR)[0]!.energyMillijoules).toBe((idle * 1.5 * HOUR) / 1000);
+  });
+
   it('draws the catalog idle power when nothing is allocated, with no jitter on idle devices', () => {
     const source = new SimulatedTelemetrySource({
       devices: [h200(0), { model: '910B', index: 1, uuid: 'NPU-sim-1' }],

@@ -67,6 +67,7 @@ export class SimulatedTelemetrySource implements TelemetrySource {
   private readonly rng: Random;
   private readonly jitterPct: number;
   private lastAt: number | null = null;
+  private powered = true;
 
   constructor(options: SimulatedSourceOptions) {
     const catalog = options.catalog ?? activeCatalog();
@@ -92,8 +93,24 @@ export class SimulatedTelemetrySource implements TelemetrySource {
     return this.sampleSync(now);
   }
 
-  /** `sample` without the promise, for simulations that step time themselves. */
-  sampleSync(now: number): DeviceSample[] {
+  /**
+   * Powers the simulated host off (parked) or on at `now`. Off, it draws nothing and gives no
+   * readings, as a host whose power is cut: the energy counters integrate up to `now` at the power
+   * last read, then stand still until it is on again.
+   */
+  setPowered(powered: boolean, now: number): void {
+    if (powered === this.powered) return;
+    this.advance(now);
+    this.powered = powered;
+    for (const s of this.states) s.powerMilliwatts = powered ? s.model.idleMilliwatts : 0;
+  }
+
+  get isPowered(): boolean {
+    return this.powered;
+  }
+
+  /** Integrates each device's held power from the last sample (or power change) to `now`. */
+  private advance(now: number): void {
     if (!Number.isSafeInteger(now)) throw new RangeError(`sample time must be an integer of ms, got ${now}`);
     if (this.lastAt !== null) {
       if (now < this.lastAt) throw new RangeError(`sample time went backwards: ${now} < ${this.lastAt}`);
@@ -106,6 +123,12 @@ export class SimulatedTelemetrySource implements TelemetrySource {
       }
     }
     this.lastAt = now;
+  }
+
+  /** `sample` without the promise, for simulations that step time themselves. */
+  sampleSync(now: number): DeviceSample[] {
+    this.advance(now);
+    if (!this.powered) return [];
 
     return this.states.map((s): DeviceSample => {
       const milli = this.allocatedMilli(s.device, now);
