@@ -39,7 +39,7 @@ describe.each(dialects)('GET /v1/reports/gpu-timeline on %s', (dialect) => {
     expect(res.statusCode, res.body).toBe(200);
     const totals = res.json() as GpuTimelineBody;
     expect(totals.bucketMs).toBe(2 * MIN);
-    expect(totals.source).toBe('raw');
+    expect(totals.source).toBe('1m');
     expect(totals.devices).toBeUndefined();
     expect(totals.series.capacityGpus).toEqual([2, 2, 2, 2, 2]);
     expect(totals.series.allocatedGpus).toEqual([0.5, 0.5, 0.5, 0.5, 0.5]);
@@ -54,6 +54,24 @@ describe.each(dialects)('GET /v1/reports/gpu-timeline on %s', (dialect) => {
     expect(matrix.utilizationPct).toEqual([[40, 40, 40, 40, 40], [0, 0, 0, 0, 0]]);
     // The per-device sums and the per-bucket totals agree.
     expect(matrix.series).toEqual(totals.series);
+
+    // Once minutes are rolled up they are read from the rollup (the rest still from raw samples),
+    // with the same figures.
+    expect((await h.control.telemetry.rollup()).minuteRows).toBeGreaterThan(0);
+    const mark = await h.ts.store.db.selectFrom('telemetry_rollups').select('done_until').where('level', '=', '1m').executeTakeFirstOrThrow();
+    expect(Number(mark.done_until)).toBeGreaterThan(t0);
+    expect(Number(mark.done_until)).toBeLessThan(t0 + 10 * MIN);
+    const rolled = (await get(h.seed.operatorKey!, query)).json() as GpuTimelineBody;
+    expect(rolled.series).toEqual(totals.series);
+    const rolledMatrix = (await get(h.seed.operatorKey!, `${query}&devices=true`)).json() as GpuTimelineBody;
+    expect(rolledMatrix.utilizationPct).toEqual(matrix.utilizationPct);
+    expect(rolledMatrix.series).toEqual(totals.series);
+
+    // Buckets under a minute read the raw samples.
+    const fine = (await get(h.seed.operatorKey!, `from=${t0}&to=${t0 + 10 * MIN}&buckets=20&devices=true`)).json() as GpuTimelineBody;
+    expect(fine.source).toBe('raw');
+    expect(fine.bucketMs).toBe(30_000);
+    expect(fine.utilizationPct![0]).toEqual(new Array(20).fill(40));
   });
 
   it('refuses an empty range', async () => {

@@ -6,6 +6,7 @@ import { invalid } from '../../domain/errors.js';
 import { principalOf, type App } from '../app.js';
 import * as S from '../schemas.js';
 
+const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const problems = { 400: S.Problem, 401: S.Problem, 403: S.Problem, 422: S.Problem };
 
@@ -24,7 +25,7 @@ export const GpuTimeline = Type.Object(
     from: Type.Integer(),
     to: Type.Integer(),
     bucketMs: Type.Integer(),
-    source: Type.Union([Type.Literal('raw'), Type.Literal('1m'), Type.Literal('1h')], { description: 'the telemetry table read: raw samples, 1-minute or 1-hour rollups' }),
+    source: Type.Union([Type.Literal('raw'), Type.Literal('1m'), Type.Literal('1h')], { description: 'the telemetry read: raw samples (buckets under a minute), 1-minute rollups (plus raw samples newer than the last rollup) or 1-hour rollups' }),
     at: Type.Array(Type.Integer(), { description: 'start of each bucket' }),
     series: Type.Object({
       capacityGpus: Type.Array(Type.Number(), { description: 'devices registered, time-weighted over the bucket' }),
@@ -62,7 +63,9 @@ async function gpuTimeline(control: ControlPlane, q: Static<typeof GpuTimelineQu
   const n = q.buckets ?? 60;
   const bucketMs = Math.max(1, Math.ceil((to - from) / n));
   const at = Array.from({ length: n }, (_, i) => from + i * bucketMs);
-  const source: 'raw' | '1m' | '1h' = to - from <= 6 * HOUR && from >= now - 23 * HOUR ? 'raw' : from >= now - 29 * 24 * HOUR ? '1m' : '1h';
+  // Raw samples only for buckets under a minute; minute rollups (plus the raw samples not yet rolled
+  // up) for a month back; hourly rollups beyond.
+  const source: 'raw' | '1m' | '1h' = bucketMs < MINUTE && from >= now - 23 * HOUR ? 'raw' : from >= now - 29 * 24 * HOUR ? '1m' : '1h';
 
   const devices = await db
     .selectFrom('devices as d')
@@ -100,60 +103,60 @@ async function gpuTimeline(control: ControlPlane, q: Static<typeof GpuTimelineQu
 
   // Literals, not parameters: PostgreSQL matches the GROUP BY expression to the selected one by its text.
   const bucketOf = (col: string) => sql<number>`cast((${sql.ref(col)} - ${sql.lit(Math.trunc(from))}) / ${sql.lit(Math.trunc(bucketMs))} as integer)`;
-  const samples = !q.devices
-    ? []
-    : source === 'raw'
-      ? await db
-          .selectFrom('gpu_samples')
-          .select((eb) => [
-            'device_id',
-            bucketOf('at').as('b'),
-            eb.fn.avg<number>('utilization_pct').as('u'),
-            eb.fn.avg<number>('power_mw').as('p'),
-          ])
-          .where('at', '>=', from)
-          .where('at', '<', to)
-          .groupBy(['device_id', bucketOf('at')])
-          .execute()
-      : await db
-          .selectFrom(source === '1m' ? 'gpu_samples_1m' : 'gpu_samples_1h')
-          .select([
-            'device_id',
-            bucketOf('bucket_at').as('b'),
-            sql<number | null>`sum(utilization_sum) * 1.0 / nullif(sum(utilization_n), 0)`.as('u'),
-            sql<number | null>`sum(power_sum_mw) * 1.0 / nullif(sum(power_n), 0)`.as('p'),
-          ])
-          .where('bucket_at', '>=', from)
-          .where('bucket_at', '<', to)
-          .groupBy(['device_id', bucketOf('bucket_at')])
-          .execute();
-  for (const s of samples) {
-    const r = row.get(s.device_id);
-    const b = Number(s.b);
-    if (r === undefined || !(b >= 0 && b < n)) continue;
-    if (s.u !== null) util[r]![b] = Math.round(Number(s.u));
-    if (s.p !== null) power[r]![b] = Number(s.p);
+  // Sums and counts, so that rollup rows and raw samples of one bucket combine exactly.
+  type StatRow = { device_id: string | null; b: number; su: number | null; nu: number; sp: number | null; np: number; du: number; dp: number };
+  const read = async (table: 'gpu_samples' | 'gpu_samples_1m' | 'gpu_samples_1h', lo: number, hi: number): Promise<StatRow[]> => {
+    if (lo >= hi) return [];
+    const raw = table === 'gpu_samples';
+    const atCol = raw ? 'at' : 'bucket_at';
+    const b = bucketOf(atCol);
+    const device = q.devices ? sql`device_id` : sql`null`;
+    const sums = raw
+      ? sql`sum(utilization_pct) as su, count(utilization_pct) as nu, sum(power_mw) as sp, count(power_mw) as np,
+          count(distinct case when utilization_pct is not null then device_id end) as du, count(distinct case when power_mw is not null then device_id end) as dp`
+      : sql`sum(utilization_sum) as su, sum(utilization_n) as nu, sum(power_sum_mw) as sp, sum(power_n) as np,
+          count(distinct case when utilization_n > 0 then device_id end) as du, count(distinct case when power_n > 0 then device_id end) as dp`;
+    const groupBy = q.devices ? sql`device_id, ${b}` : b;
+    const result = await sql<StatRow>`select ${device} as device_id, ${b} as b, ${sums}
+      from ${sql.table(table)} where ${sql.ref(atCol)} >= ${lo} and ${sql.ref(atCol)} < ${hi} group by ${groupBy}`.execute(db);
+    return result.rows;
+  };
+  let rows: StatRow[];
+  if (source === '1h') rows = await read('gpu_samples_1h', from, to);
+  else if (source === 'raw') rows = await read('gpu_samples', from, to);
+  else {
+    // Minutes already rolled up come from the rollup (60 times fewer rows than 10-second samples);
+    // the minutes since, from the raw samples.
+    const mark = (await db.selectFrom('telemetry_rollups').select('done_until').where('level', '=', '1m').executeTakeFirst())?.done_until;
+    const rolledUntil = Math.min(to, Math.max(from, mark === undefined ? from : Number(mark)));
+    rows = [...(await read('gpu_samples_1m', from, rolledUntil)), ...(await read('gpu_samples', rolledUntil, to))];
   }
-
+  const acc = new Map<string, { r: number; b: number; su: number; nu: number; sp: number; np: number; du: number; dp: number }>();
+  for (const x of rows) {
+    const b = Number(x.b);
+    const r = x.device_id === null ? -1 : row.get(x.device_id);
+    if (r === undefined || !(b >= 0 && b < n)) continue;
+    const key = `${r}:${b}`;
+    const a = acc.get(key) ?? { r, b, su: 0, nu: 0, sp: 0, np: 0, du: 0, dp: 0 };
+    a.su += Number(x.su ?? 0);
+    a.nu += Number(x.nu);
+    a.sp += Number(x.sp ?? 0);
+    a.np += Number(x.np);
+    // Devices heard from in the bucket: a bucket split between rollup and raw counts the larger part.
+    a.du = Math.max(a.du, Number(x.du));
+    a.dp = Math.max(a.dp, Number(x.dp));
+    acc.set(key, a);
+  }
   // Without the matrices, totals come from one aggregate per bucket: Σ over devices of a device's
   // average ≈ the bucket's average × the devices heard from (exact when devices report equally often).
   const totals = new Map<number, { u: number | null; nu: number; p: number | null; np: number }>();
-  if (!q.devices) {
-    const table = source === 'raw' ? 'gpu_samples' : source === '1m' ? 'gpu_samples_1m' : 'gpu_samples_1h';
-    const atCol = source === 'raw' ? 'at' : 'bucket_at';
-    const b = bucketOf(atCol);
-    const stats =
-      source === 'raw'
-        ? sql<{ b: number; u: number | null; nu: number; p: number | null; np: number }>`select ${b} as b, avg(utilization_pct) as u, count(distinct case when utilization_pct is not null then device_id end) as nu,
-            avg(power_mw) as p, count(distinct case when power_mw is not null then device_id end) as np
-            from gpu_samples where at >= ${from} and at < ${to} group by ${b}`
-        : sql<{ b: number; u: number | null; nu: number; p: number | null; np: number }>`select ${b} as b, sum(utilization_sum) * 1.0 / nullif(sum(utilization_n), 0) as u, count(distinct case when utilization_n > 0 then device_id end) as nu,
-            sum(power_sum_mw) * 1.0 / nullif(sum(power_n), 0) as p, count(distinct case when power_n > 0 then device_id end) as np
-            from ${sql.table(table)} where ${sql.ref(atCol)} >= ${from} and ${sql.ref(atCol)} < ${to} group by ${b}`;
-    for (const r of (await stats.execute(db)).rows) {
-      const k = Number(r.b);
-      if (k >= 0 && k < n) totals.set(k, { u: r.u === null ? null : Number(r.u), nu: Number(r.nu), p: r.p === null ? null : Number(r.p), np: Number(r.np) });
-    }
+  for (const a of acc.values()) {
+    const u = a.nu > 0 ? a.su / a.nu : null;
+    const p = a.np > 0 ? a.sp / a.np : null;
+    if (a.r >= 0) {
+      if (u !== null) util[a.r]![a.b] = Math.round(u);
+      if (p !== null) power[a.r]![a.b] = p;
+    } else totals.set(a.b, { u, nu: a.du, p, np: a.dp });
   }
   const per = (b: number, x: number) => (span[b]! > 0 ? x / span[b]! : 0);
   const capacityGpus = at.map((_, b) => round(per(b, capacityMs[b]!)));
@@ -211,7 +214,7 @@ export function registerTimelineRoutes(app: App, control: ControlPlane): void {
         tags: ['inventory'],
         summary: "Every device's allocation, utilization and power over time, in buckets (operators)",
         description:
-          'Totals per bucket (capacity, allocated, busy, idle GPU-hours, power, energy) and, with `devices=true`, a [device][bucket] matrix of allocated milli-GPU and utilization % for a node × device heatmap. Raw telemetry for spans up to 6 h in the last day, 1-minute rollups up to 29 days back, hourly rollups beyond.',
+          'Totals per bucket (capacity, allocated, busy, idle GPU-hours, power, energy) and, with `devices=true`, a [device][bucket] matrix of allocated milli-GPU and utilization % for a node × device heatmap. Raw telemetry for buckets under a minute in the last day, 1-minute rollups (and the raw samples not yet rolled up) up to 29 days back, hourly rollups beyond.',
         querystring: GpuTimelineQuery,
         response: { 200: GpuTimeline, ...problems },
       },

@@ -6843,7 +6843,7 @@ export type paths = {
         };
         /**
          * Every device's allocation, utilization and power over time, in buckets (operators)
-         * @description Totals per bucket (capacity, allocated, busy, idle GPU-hours, power, energy) and, with `devices=true`, a [device][bucket] matrix of allocated milli-GPU and utilization % for a node × device heatmap. Raw telemetry for spans up to 6 h in the last day, 1-minute rollups up to 29 days back, hourly rollups beyond.
+         * @description Totals per bucket (capacity, allocated, busy, idle GPU-hours, power, energy) and, with `devices=true`, a [device][bucket] matrix of allocated milli-GPU and utilization % for a node × device heatmap. Raw telemetry for buckets under a minute in the last day, 1-minute rollups (and the raw samples not yet rolled up) up to 29 days back, hourly rollups beyond.
          */
         get: {
             parameters: {
@@ -6898,7 +6898,7 @@ export type paths = {
                                 /** @description Σ average device power, kW; null without telemetry */
                                 powerKw: (number | null)[];
                             };
-                            /** @description the telemetry table read: raw samples, 1-minute or 1-hour rollups */
+                            /** @description the telemetry read: raw samples (buckets under a minute), 1-minute rollups (plus raw samples newer than the last rollup) or 1-hour rollups */
                             source: "raw" | "1m" | "1h";
                             to: number;
                             /** @description [device][bucket] average utilization %, null without telemetry */
