@@ -23,7 +23,14 @@ describe.each(dialects)('node parking over HTTP on %s', (dialect) => {
 
   it('parks and wakes nodes, shows power state and vetoes, and refuses a busy node with a 409 that says why', async () => {
     const { nodeId } = await h.control.agents.register(h.agent, registration('node-a', simulatedDevices(2)));
-    await h.control.agents.register(h.agent, registration('node-b', simulatedDevices(2)));
+    const nodeB = (await h.control.agents.register(h.agent, registration('node-b', simulatedDevices(2)))).nodeId;
+    // Both nodes report their power once.
+    for (const id of [nodeId, nodeB]) {
+      const samples = [0, 1].map((deviceIndex) => ({ deviceIndex, at: h.clock.now(), utilizationPct: 0, memoryUsedMib: 0, powerMilliwatts: 69_900, energyMillijoules: null, temperatureC: 30, smClockMhz: 345, pstate: 'P8' }));
+      await h.control.telemetry.ingest(h.agent, { nodeId: id, samples });
+    }
+    const powerLines = async () => ((await call('GET', '/metrics')).body.match(/^DCGM_FI_DEV_POWER_USAGE\{.*node="(node-[ab])".*$/gm) ?? []).map((l) => l.match(/node="(node-[ab])"/)![1]);
+    expect((await powerLines()).sort()).toEqual(['node-a', 'node-a', 'node-b', 'node-b']);
     await h.control.jobs.submit(h.demo, { command: ['x'], gpus: 1, models: ['H100'] });
     await h.control.scheduling.run();
     await new ScriptedAgent(h, nodeId).beat();
@@ -43,6 +50,8 @@ describe.each(dialects)('node parking over HTTP on %s', (dialect) => {
     const metrics = await call('GET', '/metrics');
     expect(metrics.body).toMatch(/unidle_gpus_parked\{model="H100"\} 2/);
     expect(metrics.body).toMatch(/unidle_nodes\{status="up",power_state="parked"\} 1/);
+    // The parked node's last power reading is no longer exported as what it draws.
+    expect(await powerLines()).toEqual([busy, busy]);
 
     expect((await call('POST', `/v1/nodes/${idle}/wake`)).json()).toMatchObject({ powerState: 'waking' });
     const veto = await call('POST', `/v1/nodes/${busy}/forbid-park`, undefined, { reason: 'inference SLO' });

@@ -56,7 +56,8 @@ export class MetricsService {
       samples: latest.flatMap((s) => {
         const d = byId.get(s.device_id);
         const v = pick(s);
-        return d && v !== null ? [{ labels: gpuLabels(d), value: v }] : [];
+        // A parked host is powered off: its last reading is not what it draws now.
+        return d && v !== null && d.power_state !== 'parked' ? [{ labels: gpuLabels(d), value: v }] : [];
       }),
     });
     const idle = new Map<string, { total: number; idle: number; parked: number }>();
