@@ -81,7 +81,7 @@ export class ControlPlane {
   readonly parking: ParkingService;
   /** GPUs the last scheduling pass could not place for lack of capacity (parking wakes nodes for them). */
   /** What the last scheduling pass could not place, for the parking policy's wakes. */
-  private short: { gpus: number; demands: QueuedDemand[] } = { gpus: 0, demands: [] };
+  private short: { gpus: number; demands: QueuedDemand[]; at: number } | undefined;
 
   private timers: NodeJS.Timeout[] = [];
   private scheduleRunning = false;
@@ -198,7 +198,7 @@ export class ControlPlane {
     }
     this.every(this.options.parkingIntervalMs ?? 30_000, () =>
       this.guard('node parking', async () => {
-        const r = await this.parking.tick({ shortGpus: this.short.gpus, short: this.short.demands });
+        const r = await this.parking.tick(this.short ? { shortGpus: this.short.gpus, short: this.short.demands, shortAt: this.short.at } : { shortGpus: 0 });
         // Woken nodes take work as soon as they are up.
         if (r.awake.length > 0) this.kick();
         return r;
@@ -238,8 +238,9 @@ export class ControlPlane {
     try {
       do {
         this.scheduleAgain = false;
+        const startedAt = this.clock.now();
         const r = await this.guard('scheduler', () => this.scheduling.run());
-        if (r) this.short = { gpus: r.shortGpus, demands: r.short };
+        if (r) this.short = { gpus: r.shortGpus, demands: r.short, at: startedAt };
         // Placed work goes to its engine now, not at the executor's next tick.
         if (r && r.placed > 0) for (const e of this.executors) this.executorPass(e);
       } while (this.scheduleAgain && !this.stopped);

@@ -169,7 +169,7 @@ export class ParkingService {
    * One pass: finish or time out wakes, re-park nodes stuck in `parking`, then let the policy decide.
    * `shortGpus`: GPUs of queued work the last scheduling pass could not place for lack of capacity.
    */
-  async tick(input: { shortGpus: number; short?: readonly QueuedDemand[] }): Promise<ParkingTickResult> {
+  async tick(input: { shortGpus: number; short?: readonly QueuedDemand[]; shortAt?: number }): Promise<ParkingTickResult> {
     const now = this.clock.now();
     const result: ParkingTickResult = { parked: [], woken: [], awake: [], failed: [] };
     const nodes = await this.db.selectFrom('nodes').selectAll().execute();
@@ -188,6 +188,13 @@ export class ParkingService {
     if (this.options.policy === 'off') return result;
 
     const views = await this.views();
+    // Nodes up since the scheduling pass that measured the shortfall (`shortAt`) have not been offered
+    // the queued work yet: to the policy they are still on their way, so the same shortfall does not
+    // wake more nodes.
+    const shortAt = input.shortAt ?? (result.awake.length > 0 ? now : undefined);
+    if (input.shortGpus > 0 && shortAt !== undefined) {
+      for (const v of views.nodes) if (v.state === 'on' && v.sinceMs >= shortAt) Object.assign(v, { state: 'waking', freeGpus: 0 });
+    }
     const policy = await this.policy(now);
     const busyGpus = views.busyGpus;
     const forecastUpperGpus = policy.name === 'unidle' ? await this.forecastUpper(now) : undefined;
