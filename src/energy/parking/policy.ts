@@ -98,20 +98,6 @@ export function alwaysOnPolicy(): ParkingPolicy {
   return { name: 'always-on', decide: () => ({ park: [], wake: [] }) };
 }
 
-/** Parked nodes to wake so that `deficitGpus` more GPUs come up, longest-parked first. */
-function wakeFor(nodes: readonly ParkingNodeView[], deficitGpus: number): string[] {
-  if (deficitGpus <= 0) return [];
-  const parked = nodes.filter((n) => n.state === 'parked').sort((a, b) => a.sinceMs - b.sinceMs || (a.id < b.id ? -1 : 1));
-  const out: string[] = [];
-  let got = 0;
-  for (const n of parked) {
-    if (got >= deficitGpus) break;
-    out.push(n.id);
-    got += n.gpus;
-  }
-  return out;
-}
-
 function wakingGpus(nodes: readonly ParkingNodeView[]): number {
   let s = 0;
   for (const n of nodes) if (n.state === 'waking') s += n.gpus;
@@ -177,9 +163,8 @@ export function idleTimerPolicy(options: IdleTimerOptions): ParkingPolicy {
     name: 'idle-timer',
     decide(input) {
       const { queued, gpus: queuedGpus } = runnableQueue(input);
-      const wake = queued
-        ? wakeForQueue(input.nodes, queued, input.nodes.filter((n) => n.state === 'parked').sort((a, b) => a.sinceMs - b.sinceMs || (a.id < b.id ? -1 : 1))).map((n) => n.id)
-        : wakeFor(input.nodes, queuedGpus - wakingGpus(input.nodes));
+      const longestParked = input.nodes.filter((n) => n.state === 'parked').sort((a, b) => a.sinceMs - b.sinceMs || (a.id < b.id ? -1 : 1));
+      const wake = wakeForQueue(input.nodes, queued ?? [{ gpus: queuedGpus, models: [] }], longestParked).map((n) => n.id);
       const park: string[] = [];
       if (queuedGpus === 0) {
         for (const n of input.nodes) {
@@ -244,7 +229,8 @@ export interface UnidleParkingOptions {
  * calendar day matters: demand troughs come at night, and a budget that renews at midnight always
  * has a park left for tonight, where a purely rolling window lets an afternoon's short dips use up
  * the night's park (on the Venus replay the calendar budget saves about 2 points more idle energy, for
- * 0.04 points more delayed demand, and so beats the idle timer on both: docs/energy.md). The budget is spent where it buys the most:
+ * 0.04 points more delayed demand, and so beats the idle timer on both: docs/energy.md). The budget
+ * is spent where it buys the most:
  * - an empty node whose budget is spent cannot park; it stays awake and serves as the warm reserve
  *   and the kept empty node, so nodes that can park do;
  * - a park that would spend a node's last allowed park waits until the node has been empty
