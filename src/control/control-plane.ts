@@ -79,8 +79,7 @@ export class ControlPlane {
   readonly metering: Metering;
   readonly monitor: NodeMonitor;
   readonly parking: ParkingService;
-  /** GPUs the last scheduling pass could not place for lack of capacity (parking wakes nodes for them). */
-  /** What the last scheduling pass could not place, for the parking policy's wakes. */
+  /** What the last scheduling pass (started `at`) could not place for lack of capacity: parking wakes nodes for it. */
   private short: { gpus: number; demands: QueuedDemand[]; at: number } | undefined;
 
   private timers: NodeJS.Timeout[] = [];

@@ -112,12 +112,16 @@ async function gpuTimeline(control: ControlPlane, q: Static<typeof GpuTimelineQu
     const b = bucketOf(atCol);
     const device = q.devices ? sql`device_id` : sql`null`;
     const sums = raw
-      ? sql`sum(utilization_pct) as su, count(utilization_pct) as nu, sum(power_mw) as sp, count(power_mw) as np,
-          count(distinct case when utilization_pct is not null then device_id end) as du, count(distinct case when power_mw is not null then device_id end) as dp`
-      : sql`sum(utilization_sum) as su, sum(utilization_n) as nu, sum(power_sum_mw) as sp, sum(power_n) as np,
-          count(distinct case when utilization_n > 0 then device_id end) as du, count(distinct case when power_n > 0 then device_id end) as dp`;
+      ? sql`sum(utilization_pct) as su, count(utilization_pct) as nu, sum(power_mw) as sp, count(power_mw) as np`
+      : sql`sum(utilization_sum) as su, sum(utilization_n) as nu, sum(power_sum_mw) as sp, sum(power_n) as np`;
+    // Devices heard from, for the totals (a per-device row is one device).
+    const heard = q.devices
+      ? sql`0 as du, 0 as dp`
+      : raw
+        ? sql`count(distinct case when utilization_pct is not null then device_id end) as du, count(distinct case when power_mw is not null then device_id end) as dp`
+        : sql`count(distinct case when utilization_n > 0 then device_id end) as du, count(distinct case when power_n > 0 then device_id end) as dp`;
     const groupBy = q.devices ? sql`device_id, ${b}` : b;
-    const result = await sql<StatRow>`select ${device} as device_id, ${b} as b, ${sums}
+    const result = await sql<StatRow>`select ${device} as device_id, ${b} as b, ${sums}, ${heard}
       from ${sql.table(table)} where ${sql.ref(atCol)} >= ${lo} and ${sql.ref(atCol)} < ${hi} group by ${groupBy}`.execute(db);
     return result.rows;
   };
