@@ -219,7 +219,7 @@ if (!haveChromium && process.env.CI) {
       await page.setInputFiles('[data-testid=sim-file]', join(FIXTURES, 'sim-energy.json'));
       await page.waitForSelector('[data-testid=sim-report][data-kind=energy]');
       for (const chart of ['chart-sim-energy', 'chart-sim-trade', 'chart-sim-cycles']) await page.waitForSelector(`[data-testid=${chart}][data-chart-ready=true]`);
-      expect(await page.textContent('[data-testid=sim-best]')).toMatch(/62\.2 %.*idle-timer/);
+      expect(await page.textContent('[data-testid=sim-best]')).toMatch(/64\.8 %.*unidle/);
       await shot('operator-sim-energy');
       await page.setInputFiles('[data-testid=sim-file]', join(FIXTURES, 'sim-openb.json'));
       await page.waitForSelector('[data-testid=sim-report][data-kind=openb]');

@@ -506,6 +506,7 @@ export const en = {
   'sim.delayedDemand': 'Delayed demand',
   'sim.meanDelay': 'Mean delay',
   'sim.cycles': 'Power cycles / node / day',
+  'sim.mostCycles': 'Most per node / day (24 h)',
   'sim.awakeNodes': 'Awake nodes (mean)',
   'sim.queueWait': 'Queue wait (share / mean)',
   'sim.tableTitle': 'Results',

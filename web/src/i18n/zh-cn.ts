@@ -508,6 +508,7 @@ export const zhCN: Record<MessageKey, string> = {
   'sim.delayedDemand': '被延迟的需求',
   'sim.meanDelay': '平均延迟',
   'sim.cycles': '每节点每天电源循环',
+  'sim.mostCycles': '单节点每天最多（24 小时）',
   'sim.awakeNodes': '开机节点（平均）',
   'sim.queueWait': '排队等待（比例 / 平均）',
   'sim.tableTitle': '结果',

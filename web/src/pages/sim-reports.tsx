@@ -195,6 +195,7 @@ function EnergyView({ report }: { report: EnergyReport }) {
                 <th scope="col" className="num">{t('sim.delayedDemand')}</th>
                 <th scope="col" className="num">{t('sim.meanDelay')}</th>
                 <th scope="col" className="num">{t('sim.cycles')}</th>
+                <th scope="col" className="num">{t('sim.mostCycles')}</th>
                 <th scope="col" className="num">{t('sim.awakeNodes')}</th>
                 <th scope="col" className="num">{t('sim.queueWait')}</th>
               </tr>
@@ -209,6 +210,7 @@ function EnergyView({ report }: { report: EnergyReport }) {
                   <td className="num">{pct(p.delayedDemandPct, 3)}</td>
                   <td className="num">{t('sim.min', { n: f.number(p.meanDelayMin, 2) })}</td>
                   <td className="num">{f.number(p.powerCyclesPerNodeDay, 2)}</td>
+                  <td className="num">{p.maxCyclesPerNodeDay === null ? '—' : `${f.number(p.maxCyclesPerNodeDay)} (${p.maxCyclesPerNode24h === null ? '—' : f.number(p.maxCyclesPerNode24h)})`}</td>
                   <td className="num">{f.number(p.meanAwakeNodes, 1)}</td>
                   <td className="num">{p.queueWaitPct === null ? '—' : `${pct(p.queueWaitPct, 1)} / ${t('sim.min', { n: f.number(p.meanQueueWaitMin, 1) })}`}</td>
                 </tr>

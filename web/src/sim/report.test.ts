@@ -33,7 +33,8 @@ describe('reading simulator reports in the console', () => {
     const experiment = {
       policies: [
         { name: 'always-on', placement: 'unidle', energyKWh: 1000.04, idleEnergySavedPct: -0.0, delayedDemandPct: 0, meanDelayMin: 0, powerCyclesPerNodeDay: 0, idleEnergyKWh: 300, delayedJobs: 0, meanAwakeNodes: 4, meanBusyGpus: 20, queueWaitPct: 1, meanQueueWaitMin: 2, wallMs: 5 },
-        { name: 'unidle', placement: 'unidle', energyKWh: 800, idleEnergySavedPct: 60.5, delayedDemandPct: 0.263, meanDelayMin: 0.1, powerCyclesPerNodeDay: 0.39, idleEnergyKWh: 120, delayedJobs: 3, meanAwakeNodes: 3, meanBusyGpus: 20, queueWaitPct: 1, meanQueueWaitMin: 2, wallMs: 5 },
+        // Real replays queue far longer than jobs run: 548 % of demanded GPU-minutes waiting (seed 1).
+        { name: 'unidle', placement: 'unidle', energyKWh: 800, idleEnergySavedPct: 60.5, delayedDemandPct: 0.263, meanDelayMin: 0.1, powerCyclesPerNodeDay: 0.39, maxCyclesPerNodeDay: 2, maxCyclesPerNode24h: 3, idleEnergyKWh: 120, delayedJobs: 3, meanAwakeNodes: 3, meanBusyGpus: 20, queueWaitPct: 548.55, meanQueueWaitMin: 95, wallMs: 5 },
       ],
       synthesis: { cluster: 'Venus', jobs: 125219, simulatedGpus: 1024, seed: 1, calibrationFactor: 1.5 },
       power: { gpuModel: 'H100', idleWatts: 69.9, busyWatts: 700, pue: 1.3, parkedWatts: 0, wakeMinutes: 10 },
@@ -44,6 +45,8 @@ describe('reading simulator reports in the console', () => {
     expect(r.ok, JSON.stringify(r)).toBe(true);
     if (!r.ok || r.report.kind !== 'energy') return;
     expect(r.report.policies.map((p) => [p.name, p.idleEnergySavedPct])).toEqual([['always-on', 0], ['unidle', 60.5]]);
+    expect(r.report.policies[1]).toMatchObject({ queueWaitPct: 548.55, maxCyclesPerNodeDay: 2, maxCyclesPerNode24h: 3 });
+    expect(r.report.policies[0]).toMatchObject({ maxCyclesPerNodeDay: null, maxCyclesPerNode24h: null });
     expect(r.report).toMatchObject({ cluster: 'Venus', jobs: 125219, simulatedGpus: 1024, power: { gpuModel: 'H100', pue: 1.3 } });
   });
 

@@ -18,6 +18,9 @@ export interface EnergyPolicy {
   meanQueueWaitMin: number | null;
   meanAwakeNodes: number | null;
   meanBusyGpus: number | null;
+  /** Most parks of one node on one calendar day, and in any 24 h (files from before 2026-11-29 lack them). */
+  maxCyclesPerNodeDay: number | null;
+  maxCyclesPerNode24h: number | null;
 }
 
 export interface EnergyReport {
@@ -229,10 +232,13 @@ function parseEnergy(o: Obj): [EnergyReport | null, Checker] {
     const rest = {
       idleEnergyKWh: opt('idleEnergyKWh', { min: 0 }),
       delayedJobs: opt('delayedJobs', { min: 0, integer: true }),
-      queueWaitPct: opt('queueWaitPct', { min: 0, max: 100 }),
+      // Waiting GPU-minutes as a share of demanded GPU-minutes: above 100 % when work waits longer than it runs.
+      queueWaitPct: opt('queueWaitPct', { min: 0 }),
       meanQueueWaitMin: opt('meanQueueWaitMin', { min: 0 }),
       meanAwakeNodes: opt('meanAwakeNodes', { min: 0 }),
       meanBusyGpus: opt('meanBusyGpus', { min: 0 }),
+      maxCyclesPerNodeDay: opt('maxCyclesPerNodeDay', { min: 0, integer: true }),
+      maxCyclesPerNode24h: opt('maxCyclesPerNode24h', { min: 0, integer: true }),
     };
     if (name !== null && energyKWh !== null && idleEnergySavedPct !== null && delayedDemandPct !== null && meanDelayMin !== null && powerCyclesPerNodeDay !== null)
       policies.push({ name, energyKWh, idleEnergySavedPct, delayedDemandPct, meanDelayMin, powerCyclesPerNodeDay, placement, ...rest });
