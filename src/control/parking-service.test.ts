@@ -131,6 +131,19 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     expect(await power('node-h100')).toBe('parked');
   });
 
+  it('the unidle policy keeps a warm empty node of each model', async () => {
+    await node('node-h1');
+    await node('node-h2');
+    await h.control.agents.register(h.agent, registration('node-a1', simulatedDevices(8, 'A100-80GB')));
+    const parking = service({ policy: 'unidle', idleMs: 10 * MIN, marginGpus: 0 });
+    h.clock.advance(11 * MIN);
+    // One H100 node parks; the other H100 node and the only A100 node stay awake, one per model.
+    const parked = (await parking.tick({ shortGpus: 0 })).parked;
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatch(/^node-h/);
+    expect(await power('node-a1')).toBe('on');
+  });
+
   it('operators park and wake by hand; parking a node with work or a veto is refused and changes nothing', async () => {
     const a = await node('node-a');
     await node('node-b');

@@ -320,6 +320,8 @@ export class ParkingService {
         veto,
         // A node of mixed models serves any queued work (the policy then does not filter it).
         ...(d.models.size === 1 ? { model: [...d.models][0]! } : {}),
+        // The warm empty node is kept per center and model: work for one cannot start on another.
+        pool: `${n.center_id}/${d.models.size === 1 ? [...d.models][0]! : 'mixed'}`,
       });
     }
     return { nodes: views, busyGpus: Math.ceil(busyMilli / 1000) };

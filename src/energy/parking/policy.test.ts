@@ -211,6 +211,19 @@ describe('parking policies', () => {
     expect(unidle().decide({ nowMs: now, nodes: idle, queuedGpus: 8, queued: [{ gpus: 8, models: ['MI300X'] }], busyGpus: 8 }).park).toEqual(['e', 'f']);
   });
 
+  it('unidle keeps its empty nodes per pool (center and model), and wakes one in the pool that has none', () => {
+    const now = 100 * MIN;
+    const p = () => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, minEmptyNodes: 1 });
+    const h = (id: string) => node(id, { emptySinceMs: 0, model: 'H100', pool: 'c1/H100' });
+    const a = (id: string, over: Partial<ParkingNodeView> = {}) => node(id, { emptySinceMs: 0, model: 'A100', pool: 'c1/A100', ...over });
+    // Two empty H100 nodes and one empty A100 node: one H100 node parks, the A100 node is its pool's warm node.
+    expect(p().decide({ nowMs: now, nodes: [h('h1'), h('h2'), a('a1')], queuedGpus: 0, busyGpus: 0 }).park).toEqual(['h1']);
+    // The A100 pool has no empty node awake: its parked node is woken, not the H100 one parked longer.
+    const parked = (over: Partial<ParkingNodeView>) => ({ state: 'parked' as const, freeGpus: 0, emptySinceMs: null, ...over });
+    const nodes = [h('h1'), node('h2', { model: 'H100', pool: 'c1/H100', ...parked({ sinceMs: 0 }) }), a('a1', { empty: false, emptySinceMs: null, freeGpus: 0 }), a('a2', parked({ sinceMs: 50 * MIN }))];
+    expect(p().decide({ nowMs: now, nodes, queuedGpus: 0, busyGpus: 8 }).wake).toEqual(['a2']);
+  });
+
   it('simulated driver wakes after wakeMs', () => {
     const d = simulatedPowerDriver({ wakeMs: 10 * MIN });
     d.park('a', 0);

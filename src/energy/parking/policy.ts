@@ -30,6 +30,11 @@ export interface ParkingNodeView {
   veto?: boolean;
   /** The node's GPU model, where it has one model (queued work for other models does not wake it). */
   model?: string;
+  /**
+   * Nodes that serve the same work (the live plane: one center's nodes of one model): the `unidle`
+   * policy keeps its `minEmptyNodes` awake in each pool. Absent: one pool.
+   */
+  pool?: string;
 }
 
 /** Queued work that found no capacity: its GPUs and the models it accepts (empty: any). */
@@ -196,7 +201,7 @@ export interface UnidleParkingOptions {
   utcOffsetMinutes?: (nodeId: string, nowMs: number) => number;
   /** A parked node stays parked at least this long unless work is queued, ms (avoids flapping). */
   minParkedMs?: number;
-  /** Whole empty nodes kept awake (or waking) for work that needs a whole node (default 0). */
+  /** Whole empty nodes kept awake (or waking) for work that needs a whole node, per pool (default 0). */
   minEmptyNodes?: number;
   /**
    * A park that would use up a node's hysteresis budget (its last allowed park) waits until the node
@@ -270,19 +275,22 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
       const reserve = Math.max(0, upper - input.busyGpus) + queuedGpus + options.marginGpus;
       const waking = wakingGpus(input.nodes);
       let available = waking;
-      let emptyAwake = 0;
-      let wakingNodes = 0;
+      // Per pool: whole empty awake nodes, waking nodes (they come up empty) and a node's GPUs.
+      const pools = new Map<string, { empty: number; waking: number; gpus: number }>();
       for (const n of input.nodes) {
+        const pool = pools.get(n.pool ?? '') ?? { empty: 0, waking: 0, gpus: n.gpus };
+        pools.set(n.pool ?? '', pool);
         if (n.state === 'on') {
           available += n.freeGpus;
-          if (n.empty) emptyAwake++;
-        } else if (n.state === 'waking') wakingNodes++;
+          if (n.empty) pool.empty++;
+        } else if (n.state === 'waking') pool.waking++;
       }
       const minEmpty = options.minEmptyNodes ?? 0;
       // Queued work means awake nodes could not hold it (free GPUs may be scattered): wake for it as
       // the idle timer does, whatever the free count says.
       const queueDeficit = queuedGpus - waking;
-      const emptyDeficit = (minEmpty - emptyAwake - wakingNodes) * (input.nodes[0]?.gpus ?? 0);
+      let emptyDeficit = 0;
+      for (const pool of pools.values()) emptyDeficit += Math.max(0, minEmpty - pool.empty - pool.waking) * pool.gpus;
       const deficit = Math.max(reserve - available, queueDeficit, emptyDeficit);
       if (deficit > 0) {
         const urgent = queuedGpus > 0;
@@ -295,6 +303,17 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
         const wake = queued ? wakeForQueue(input.nodes, queued, candidates.map((c) => c.n)).map((n) => n.id) : [];
         const rest = queued ? Math.max(reserve - queuedGpus - available, emptyDeficit) : deficit;
         let got = 0;
+        // Each pool short of kept empty nodes gets its own first.
+        for (const [id, pool] of pools) {
+          let missing = minEmpty - pool.empty - pool.waking;
+          for (const { n } of candidates) {
+            if (missing <= 0) break;
+            if ((n.pool ?? '') !== id || wake.includes(n.id)) continue;
+            wake.push(n.id);
+            got += n.gpus;
+            missing--;
+          }
+        }
         for (const { n } of candidates) {
           if (got >= rest) break;
           if (wake.includes(n.id)) continue;
@@ -307,16 +326,17 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
       const empties = input.nodes
         .filter((n) => n.state === 'on' && n.empty && !n.veto && n.emptySinceMs !== null && now - n.emptySinceMs >= options.minEmptyMs)
         .sort((a, b) => a.emptySinceMs! - b.emptySinceMs! || (a.id < b.id ? -1 : 1));
-      let emptyLeft = emptyAwake;
       for (const n of empties) {
         const left = parksLeft(n.id, now);
-        // Out of budget: it stays awake, counted in `available` and `emptyLeft` as warm capacity.
+        const pool = pools.get(n.pool ?? '')!;
+        // Out of budget: it stays awake, counted in `available` and its pool's empty nodes as warm capacity.
         if (left <= 0) continue;
-        if (available - n.gpus < reserve || emptyLeft - 1 < minEmpty) break;
+        if (available - n.gpus < reserve) break;
+        if (pool.empty - 1 < minEmpty) continue;
         if (left === 1 && now - n.emptySinceMs! < lastParkMinEmptyMs) continue;
         park.push(n.id);
         available -= n.gpus;
-        emptyLeft--;
+        pool.empty--;
         const list = parks.get(n.id) ?? [];
         list.push(now);
         parks.set(n.id, list);
