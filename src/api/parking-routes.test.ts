@@ -46,7 +46,7 @@ describe.each(dialects)('node parking over HTTP on %s', (dialect) => {
     expect(parked.statusCode).toBe(200);
     expect(parked.json()).toMatchObject({ name: idle, powerState: 'parked', parkVeto: false });
     const status = await call('GET', '/v1/parking');
-    expect(status.json()).toMatchObject({ policy: 'off', driver: 'simulated', nodes: { on: 1, parked: 1, parking: 0, waking: 0 }, parkedGpus: 2 });
+    expect(status.json()).toMatchObject({ policy: 'off', driver: 'simulated', nodes: { on: 1, parked: 1, parking: 0, waking: 0 }, parkedGpus: 2, cycleBudget: null });
     const metrics = await call('GET', '/metrics');
     expect(metrics.body).toMatch(/unidle_gpus_parked\{model="H100"\} 2/);
     expect(metrics.body).toMatch(/unidle_nodes\{status="up",power_state="parked"\} 1/);

@@ -240,6 +240,12 @@ export const ParkingStatus = Type.Object(
     wakeTimeoutMs: Type.Integer(),
     nodes: Type.Object({ on: Type.Integer(), parking: Type.Integer(), parked: Type.Integer(), waking: Type.Integer() }),
     parkedGpus: Type.Integer(),
+    cycleBudget: Nullable(
+      Type.Object(
+        { perDay: Type.Integer(), per24h: Type.Integer() },
+        { description: "unidle: the most parks per node per calendar day (in its center's time zone) and in any 24 h" },
+      ),
+    ),
     forecastUpperGpus: Nullable(Type.Integer({ description: "upper 95 % bound of busy GPUs over the next hour (unidle policy, after two weeks of history)" })),
     lastTickAt: Nullable(EpochMs),
     lastDecision: Nullable(Type.Object({ park: Type.Array(Type.String()), wake: Type.Array(Type.String()) })),

@@ -259,5 +259,6 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     // room. a parks; b stays as the warm node.
     h.clock.set(Date.UTC(2026, 10, 28, 16, 5));
     expect((await restarted.tick({ shortGpus: 0 })).parked).toEqual(['node-a']);
+    expect((await restarted.status(h.operator)).cycleBudget).toEqual({ perDay: 1, per24h: 2 });
   });
 });

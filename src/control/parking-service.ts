@@ -58,6 +58,8 @@ export interface ParkingStatus {
   wakeTimeoutMs: number;
   nodes: Record<NodePowerState, number>;
   parkedGpus: number;
+  /** unidle: the hysteresis budget per node (null for other policies). */
+  cycleBudget: { perDay: number; per24h: number } | null;
   /** The forecast's upper 95 % bound of busy GPUs over the next hour; null until two weeks of history. */
   forecastUpperGpus: number | null;
   lastTickAt: number | null;
@@ -114,6 +116,7 @@ export class ParkingService {
       wakeTimeoutMs: this.options.wakeTimeoutMs,
       nodes,
       parkedGpus,
+      cycleBudget: this.options.policy === 'unidle' ? { perDay: this.options.maxCyclesPerDay, per24h: this.options.maxCyclesPer24h ?? this.options.maxCyclesPerDay + 1 } : null,
       forecastUpperGpus: this.options.policy === 'unidle' ? await this.forecastUpper(this.clock.now()) ?? null : null,
       lastTickAt: this.lastTickAt,
       lastDecision: this.lastDecision,

@@ -165,6 +165,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
           ['Wake timeout', `${Math.round(s.wakeTimeoutMs / 1000)} s`],
           ['Nodes', `${s.nodes.on} on, ${s.nodes.parking} parking, ${s.nodes.parked} parked, ${s.nodes.waking} waking`],
           ['Parked GPUs', String(s.parkedGpus)],
+          ...(s.cycleBudget ? [['Park budget', `${s.cycleBudget.perDay} per node per day (center time), ${s.cycleBudget.per24h} in any 24 h`] as [string, string]] : []),
           ['Forecast', s.forecastUpperGpus === null ? '-' : `≤ ${s.forecastUpperGpus} busy GPUs next hour (95 %)`],
           ['Last pass', s.lastTickAt === null ? 'never' : `${formatAge(s.lastTickAt)}${s.lastDecision ? ` — parked ${s.lastDecision.park.length}, woke ${s.lastDecision.wake.length}` : ''}`],
         ]),

@@ -5740,6 +5740,10 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
+                            cycleBudget: {
+                                per24h: number;
+                                perDay: number;
+                            } | null;
                             driver: string;
                             forecastUpperGpus: number | null;
                             idleMs: number;
@@ -10427,6 +10431,10 @@ export type components = {
         };
         /** ParkingStatus */
         "def-8": {
+            cycleBudget: {
+                per24h: number;
+                perDay: number;
+            } | null;
             driver: string;
             forecastUpperGpus: number | null;
             idleMs: number;

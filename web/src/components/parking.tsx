@@ -39,6 +39,12 @@ export function ParkingFacts({ status, nodes }: { status: ParkingStatus; nodes?:
           <dt>{t('parking.wakeTimeout')}</dt>
           <dd>{f.duration(status.wakeTimeoutMs)}</dd>
         </div>
+        {status.cycleBudget && (
+          <div>
+            <dt>{t('parking.cycleBudget')}</dt>
+            <dd>{t('parking.cycleBudgetValue', { perDay: f.number(status.cycleBudget.perDay), per24h: f.number(status.cycleBudget.per24h) })}</dd>
+          </div>
+        )}
         {status.policy === 'unidle' && (
           <div>
             <dt>{t('parking.forecastUpper')}</dt>

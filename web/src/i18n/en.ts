@@ -190,6 +190,8 @@ export const en = {
   'parking.parkedGpus': 'Parked GPUs',
   'parking.idleAfter': 'Parks after idle',
   'parking.wakeTimeout': 'Wake timeout',
+  'parking.cycleBudget': 'Park budget',
+  'parking.cycleBudgetValue': '{perDay} per node per day (center time), {per24h} in any 24 h',
   'parking.forecastUpper': 'Forecast, next hour (95 % upper)',
   'parking.noForecast': 'needs two weeks of history',
   'parking.gpusValue': '{n} GPUs',

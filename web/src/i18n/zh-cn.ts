@@ -192,6 +192,8 @@ export const zhCN: Record<MessageKey, string> = {
   'parking.parkedGpus': '已休眠 GPU',
   'parking.idleAfter': '空闲多久后休眠',
   'parking.wakeTimeout': '唤醒超时',
+  'parking.cycleBudget': '休眠次数上限',
+  'parking.cycleBudgetValue': '每节点每天 {perDay} 次（数据中心时区），任意 24 小时内 {per24h} 次',
   'parking.forecastUpper': '下一小时预测（95% 上界）',
   'parking.noForecast': '需要两周的历史数据',
   'parking.gpusValue': '{n} 块 GPU',
