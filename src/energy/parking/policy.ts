@@ -356,7 +356,7 @@ export interface ParkingPolicyConfig {
 
 export const DEFAULT_IDLE_TIMER: IdleTimerOptions = { idleMs: 30 * MINUTE };
 /**
- * Defaults chosen on the Venus replay (seeds 1-3, 128 x 8, wake 10 min; seeds 4-7 held out,
+ * Defaults chosen on the Venus replay (seeds 1-3, 128 x 8, wake 10 min; seeds 4-7 checked,
  * docs/energy.md): margins of 8-16 GPUs cost savings without lowering delay; one warm empty node
  * lowers delay; 2 parks per node per calendar day and 3 in any 24 h; a node with budget to spare
  * parks after 5 empty minutes, one about to spend its last park after 60 (the 60 applies only with
