@@ -116,7 +116,7 @@ export class ParkingService {
       wakeTimeoutMs: this.options.wakeTimeoutMs,
       nodes,
       parkedGpus,
-      cycleBudget: this.options.policy === 'unidle' ? { perDay: this.options.maxCyclesPerDay, per24h: this.options.maxCyclesPer24h ?? this.options.maxCyclesPerDay + 1 } : null,
+      cycleBudget: this.options.policy === 'unidle' ? this.cycleBudget() : null,
       forecastUpperGpus: this.options.policy === 'unidle' ? await this.forecastUpper(this.clock.now()) ?? null : null,
       lastTickAt: this.lastTickAt,
       lastDecision: this.lastDecision,
@@ -250,14 +250,19 @@ export class ParkingService {
             unidle: {
               marginGpus: o.marginGpus,
               minEmptyMs: o.idleMs,
-              maxCyclesPerDay: o.maxCyclesPerDay,
-              maxCyclesPer24h: o.maxCyclesPer24h ?? o.maxCyclesPerDay + 1,
+              maxCyclesPerDay: this.cycleBudget().perDay,
+              maxCyclesPer24h: this.cycleBudget().per24h,
               utcOffsetMinutes: (id, at) => this.offsetOf(id, at),
               history,
             },
           })
         : createParkingPolicy(o.policy === 'idle-timer' ? 'idle-timer' : 'always-on', { idleTimer: { idleMs: o.idleMs } });
     return this.policyImpl;
+  }
+
+  /** The unidle hysteresis: parks per node per calendar day, and in any 24 h (default one more). */
+  private cycleBudget(): { perDay: number; per24h: number } {
+    return { perDay: this.options.maxCyclesPerDay, per24h: this.options.maxCyclesPer24h ?? this.options.maxCyclesPerDay + 1 };
   }
 
   /** Minutes the node's center is ahead of UTC at `at` (0 when unknown), cached a minute per zone. */
