@@ -12,7 +12,7 @@ export default function setup(): () => Promise<void> {
   const run = randomBytes(3).toString('hex');
   process.env.UNIDLE_TEST_RUN = run;
   return async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10000 });
     try {
       await client.connect();
       const { rows } = await client.query<{ nspname: string }>(`select nspname from pg_namespace where nspname like $1`, [`t\\_${run}\\_%`]);
