@@ -120,7 +120,7 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     await parking.park(h.operator, 'node-a100');
     await h.control.jobs.submit(tenant.p, { command: ['train'], gpus: 4, models: ['A100-80GB'] });
     const cycle = await h.control.scheduling.run();
-    expect(cycle.short).toEqual([{ gpus: 4, models: ['A100-80GB'] }]);
+    expect(cycle.short).toEqual([{ gpus: 4, models: ['A100-80GB'], perNodeGpus: 4, nodes: 1 }]);
     const woke = await parking.tick({ shortGpus: cycle.shortGpus, short: cycle.short });
     expect(woke.woken).toEqual(['node-a100']);
     expect(await power('node-h100')).toBe('parked');

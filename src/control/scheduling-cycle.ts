@@ -96,9 +96,11 @@ export class SchedulingCycle {
       .execute();
     const result: CycleResult = { considered: queued.length, placed: 0, conflicts: 0, preempted: 0, shortGpus: 0, short: [] };
     // The models the work asked for (none: any), not those awake now: parked nodes are not in the view.
-    const addShort = (gpus: number, models: readonly string[]) => {
+    // The shape per node lets parking tell work that waking nodes would help from work no node holds.
+    const addShort = (perNodeGpus: number, models: readonly string[], nodes = 1) => {
+      const gpus = perNodeGpus * nodes;
       result.shortGpus += gpus;
-      result.short.push({ gpus, models: [...models] });
+      result.short.push({ gpus, models: [...models], perNodeGpus, nodes });
     };
     const askedModels = (job: JobsTable) => JSON.parse(job.models) as string[];
     if (queued.length === 0 && active.length === 0) return result;
@@ -276,7 +278,7 @@ export class SchedulingCycle {
           free.set(model, (free.get(model) ?? 0) - milli * job.node_count);
           decisions.push({ job, request, placement: first!.placement, nodeName: first!.node.name, priceMicros: priceNow(view, model, 'on-demand', now), reservationId: null, gang: rest.map((d) => ({ placement: d.placement, nodeName: d.node.name })) });
         } else {
-          addShort(gpusOf(request) * job.node_count, askedModels(job));
+          addShort(gpusOf(request), askedModels(job), job.node_count);
           const slurmNodes = snapshot.nodes.filter((n) => n.executor === 'slurm').length;
           pending.set(
             job.id,

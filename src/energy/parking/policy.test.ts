@@ -211,6 +211,35 @@ describe('parking policies', () => {
     expect(unidle().decide({ nowMs: now, nodes: idle, queuedGpus: 8, queued: [{ gpus: 8, models: ['MI300X'] }], busyGpus: 8 }).park).toEqual(['e', 'f']);
   });
 
+  it('work no set of nodes could hold, even all empty and awake, neither wakes nodes nor holds parking back', () => {
+    const now = 100 * MIN;
+    const parked = (id: string) => node(id, { state: 'parked', sinceMs: 0, freeGpus: 0, emptySinceMs: null, model: 'H100' });
+    const idle = (id: string) => node(id, { emptySinceMs: 0, model: 'H100' });
+    const timer = idleTimerPolicy({ idleMs: 30 * MIN });
+    const unidle = () => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2 });
+    const withQueue = (nodes: ParkingNodeView[], queued: ParkingInput['queued'] & object): ParkingInput => ({
+      nowMs: now,
+      nodes,
+      queuedGpus: queued.reduce((a, q) => a + q.gpus, 0),
+      queued,
+      busyGpus: 8,
+    });
+    for (const p of [timer, unidle()]) {
+      // 16 GPUs on one node: no 8-GPU node can ever hold it.
+      expect(p.decide(withQueue([busy('x'), parked('p')], [{ gpus: 16, models: ['H100'], perNodeGpus: 16, nodes: 1 }])).wake).toEqual([]);
+      // A 3-node gang on a fleet of 2 nodes: the same.
+      expect(p.decide(withQueue([busy('x'), parked('p')], [{ gpus: 24, models: [], perNodeGpus: 8, nodes: 3 }])).wake).toEqual([]);
+      // A 2-node gang the fleet can hold (x busy now, p parked) wakes p.
+      expect(p.decide(withQueue([busy('x'), parked('p')], [{ gpus: 16, models: [], perNodeGpus: 8, nodes: 2 }])).wake).toEqual(['p']);
+    }
+    // The empty nodes park as if the impossible work were not queued.
+    const nodes = [{ ...busy('x'), model: 'H100' }, idle('e'), idle('f')];
+    expect(timer.decide(withQueue(nodes, [{ gpus: 16, models: ['H100'], perNodeGpus: 16, nodes: 1 }])).park).toEqual(['e', 'f']);
+    expect(unidle().decide(withQueue(nodes, [{ gpus: 16, models: ['H100'], perNodeGpus: 16, nodes: 1 }])).park).toEqual(['e', 'f']);
+    // While possible work of the same size in GPUs holds them.
+    expect(timer.decide(withQueue(nodes, [{ gpus: 16, models: ['H100'], perNodeGpus: 8, nodes: 2 }])).park).toEqual([]);
+  });
+
   it('unidle keeps its empty nodes per pool (center and model), and wakes one in the pool that has none', () => {
     const now = 100 * MIN;
     const p = () => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, minEmptyNodes: 1 });

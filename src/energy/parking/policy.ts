@@ -41,6 +41,13 @@ export interface ParkingNodeView {
 export interface QueuedDemand {
   gpus: number;
   models: readonly string[];
+  /**
+   * GPUs it needs on each node and on how many nodes (a gang job: several). Where given, work that no
+   * set of nodes of the fleet could hold even empty and awake is left out: waking cannot help it, so it
+   * neither wakes nodes nor holds parking back. Absent: 1 GPU on 1 node (any node can hold it).
+   */
+  perNodeGpus?: number;
+  nodes?: number;
 }
 
 export interface ParkingInput {
@@ -144,10 +151,21 @@ function wakeForQueue(nodes: readonly ParkingNodeView[], queued: readonly Queued
   return out;
 }
 
-/** The queued demands some node of the fleet can run, and their GPUs. */
+/** Whether the fleet, every node empty and awake, has enough nodes of a model the demand accepts to hold it. */
+function couldEverRun(demand: QueuedDemand, nodes: readonly ParkingNodeView[]): boolean {
+  const perNode = demand.perNodeGpus ?? 1;
+  const needed = demand.nodes ?? 1;
+  let found = 0;
+  for (const n of nodes) {
+    if (n.gpus >= perNode && serves(demand, n) && ++found >= needed) return true;
+  }
+  return false;
+}
+
+/** The queued demands the fleet can run, and their GPUs. */
 function runnableQueue(input: ParkingInput): { queued: readonly QueuedDemand[] | undefined; gpus: number } {
   if (!input.queued) return { queued: undefined, gpus: input.queuedGpus };
-  const queued = input.queued.filter((d) => d.gpus > 0 && input.nodes.some((n) => serves(d, n)));
+  const queued = input.queued.filter((d) => d.gpus > 0 && couldEverRun(d, input.nodes));
   let gpus = 0;
   for (const d of queued) gpus += d.gpus;
   return { queued, gpus };
