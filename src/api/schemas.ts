@@ -246,7 +246,15 @@ export const ParkingStatus = Type.Object(
         { description: "unidle: the most parks per node per calendar day (in its center's time zone) and in any 24 h" },
       ),
     ),
-    forecastUpperGpus: Nullable(Type.Integer({ description: "upper 95 % bound of busy GPUs over the next hour (unidle policy, after two weeks of history)" })),
+    forecastUpperGpus: Nullable(Type.Integer({ description: "upper 95 % bound of busy GPUs over the next hour, summed over pools (unidle policy, after two weeks of history)" })),
+    forecastByPool: Type.Array(
+      Type.Object({
+        pool: Type.String({ description: 'center id / GPU model (mixed: a node of several models)' }),
+        busyGpus: Type.Integer(),
+        upperGpus: Type.Integer({ description: 'upper 95 % bound of busy GPUs over the next hour' }),
+      }),
+      { description: 'unidle: each pool keeps its own forecast rise free and awake; pools with under two weeks of history are left out' },
+    ),
     lastTickAt: Nullable(EpochMs),
     lastDecision: Nullable(Type.Object({ park: Type.Array(Type.String()), wake: Type.Array(Type.String()) })),
   },

@@ -144,6 +144,57 @@ describe.each(dialects)('node parking in the control plane on %s', (dialect) => 
     expect(await power('node-a1')).toBe('on');
   });
 
+  it('the unidle policy keeps each model its own forecast rise: the H100 pool that is about to fill stays awake', async () => {
+    const DAY = 24 * 60 * MIN;
+    // Three weeks of history, ending before 09:00 today: 12 H100 GPUs busy from 09:00 to 18:00 every
+    // day (more than one node), and one A100 GPU from 00:00 to 06:00.
+    const start = Date.UTC(2026, 10, 25, 9, 0) - 10 * MIN;
+    h.clock.set(start);
+    await node('node-h1');
+    await node('node-h2');
+    await h.control.agents.register(h.agent, registration('node-a1', simulatedDevices(8, 'A100-80GB')));
+    await h.control.agents.register(h.agent, registration('node-a2', simulatedDevices(8, 'A100-80GB')));
+    const db = h.ts.store.db;
+    const { job } = await h.control.jobs.submit(tenant.p, { command: ['history'], gpus: 1 });
+    const template = await db.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
+    await h.control.jobs.cancel(tenant.p, job.id);
+    const devices = await db.selectFrom('devices').select(['id', 'node_id', 'idx', 'model']).orderBy('node_id').orderBy('idx').execute();
+    const h100 = devices.filter((d) => d.model === 'H100');
+    const a100 = devices.filter((d) => d.model === 'A100-80GB');
+    const today = Math.floor(start / DAY) * DAY;
+    const jobs = [];
+    const allocations = [];
+    for (let day = today - 21 * DAY; day < today; day += DAY) {
+      const id = `job_hist_${day}`;
+      jobs.push({ ...template, id, idempotency_key: null, state: 'succeeded' as const });
+      const alloc = (d: (typeof devices)[number], from: number, to: number) => ({ id: `alc_${day}_${d.id}`, job_id: id, node_id: d.node_id, device_id: d.id, device_index: d.idx, model: d.model, gpu_milli: 1000, created_at: from, released_at: to });
+      for (const d of h100.slice(0, 12)) allocations.push(alloc(d, day + 9 * 60 * MIN, day + 18 * 60 * MIN));
+      allocations.push(alloc(a100[0]!, day, day + 6 * 60 * MIN));
+    }
+    await db.insertInto('jobs').values(jobs).execute();
+    await db.insertInto('allocations').values(allocations).execute();
+
+    const parking = service({ policy: 'unidle', idleMs: 10 * MIN, marginGpus: 0 });
+    h.clock.advance(11 * MIN);
+    const status = await parking.status(h.operator);
+    const pools = new Map(status.forecastByPool.map((f) => [f.pool.split('/')[1], f]));
+    expect([...pools.keys()].sort()).toEqual(['A100-80GB', 'H100']);
+    // 09:00-10:00 is forecast to hold the usual 12 H100 GPUs and no A100 ones.
+    expect(pools.get('H100')!.upperGpus).toBeGreaterThanOrEqual(12);
+    expect(pools.get('H100')!.upperGpus).toBeLessThanOrEqual(14);
+    expect(pools.get('A100-80GB')!.upperGpus).toBeLessThanOrEqual(1);
+    expect(status.forecastUpperGpus).toBe(pools.get('H100')!.upperGpus + pools.get('A100-80GB')!.upperGpus);
+
+    // 32 free GPUs would cover a fleet-wide rise of 12 with two nodes parked, one of them an H100
+    // node; per pool, the H100 pool needs both its nodes and only an A100 node parks (the other is
+    // the A100 pool's warm empty node).
+    const r = await parking.tick({ shortGpus: 0 });
+    expect(r.parked).toHaveLength(1);
+    expect(r.parked[0]).toMatch(/^node-a/);
+    expect(await power('node-h1')).toBe('on');
+    expect(await power('node-h2')).toBe('on');
+  });
+
   it('operators park and wake by hand; parking a node with work or a veto is refused and changes nothing', async () => {
     const a = await node('node-a');
     await node('node-b');

@@ -2,12 +2,12 @@ import { sql } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { UnidleError } from '../domain/errors.js';
 import { utcOffsetMinutes } from '../domain/timezone.js';
-import { checkDecision, createParkingPolicy, type NodePowerState, type ParkingDecision, type ParkingNodeView, type ParkingPolicy, type QueuedDemand } from '../energy/parking/policy.js';
+import { checkDecision, createParkingPolicy, type NodePowerState, type ParkingDecision, type ParkingNodeView, type ParkingPolicy, type PoolForecast, type QueuedDemand } from '../energy/parking/policy.js';
 import { HoltWinters } from '../forecast/holt-winters.js';
 import type { FittedModel } from '../forecast/forecaster.js';
 import type { DB, Db, Dialect } from '../store/database.js';
 import type { NodesTable } from '../store/schema.js';
-import { busyGpuSeries } from './demand-history.js';
+import { busyGpuSeries, type AllocationInterval } from './demand-history.js';
 import { appendEvent } from './events.js';
 import type { NodeInfo } from './inventory-service.js';
 import type { InventoryService } from './inventory-service.js';
@@ -60,8 +60,10 @@ export interface ParkingStatus {
   parkedGpus: number;
   /** unidle: the hysteresis budget per node (null for other policies). */
   cycleBudget: { perDay: number; per24h: number } | null;
-  /** The forecast's upper 95 % bound of busy GPUs over the next hour; null until two weeks of history. */
+  /** The forecasts' upper 95 % bounds of busy GPUs over the next hour, summed over pools; null until a pool has two weeks of history. */
   forecastUpperGpus: number | null;
+  /** unidle: per pool (center/model), busy GPUs now and the forecast's upper bound; pools without two weeks of history are left out. */
+  forecastByPool: PoolForecast[];
   lastTickAt: number | null;
   lastDecision: ParkingDecision | null;
 }
@@ -81,7 +83,8 @@ export class ParkingService {
   /** Each node's center time zone (refreshed every tick): the parking budget renews at local midnight. */
   private readonly nodeZones = new Map<string, string>();
   private readonly zoneOffsets = new Map<string, { at: number; minutes: number }>();
-  private forecastModel: { fittedAt: number; model: FittedModel | null } | undefined;
+  /** One demand model per pool (center/model), refitted hourly; null where the pool's history is too short or fitting failed. */
+  private forecastModels: { fittedAt: number; models: Map<string, FittedModel | null> } | undefined;
   private lastTickAt: number | null = null;
   private lastDecision: ParkingDecision | null = null;
 
@@ -117,7 +120,7 @@ export class ParkingService {
       nodes,
       parkedGpus,
       cycleBudget: this.options.policy === 'unidle' ? this.cycleBudget() : null,
-      forecastUpperGpus: this.options.policy === 'unidle' ? await this.forecastUpper(this.clock.now()) ?? null : null,
+      ...(await this.forecastStatus()),
       lastTickAt: this.lastTickAt,
       lastDecision: this.lastDecision,
     };
@@ -200,14 +203,15 @@ export class ParkingService {
     }
     const policy = await this.policy(now);
     const busyGpus = views.busyGpus;
-    const forecastUpperGpus = policy.name === 'unidle' ? await this.forecastUpper(now) : undefined;
+    // Each pool's forecast rise is kept in that pool: work for one model cannot run on another's GPUs.
+    const poolForecasts = policy.name === 'unidle' ? await this.poolForecasts(now, views.pools) : undefined;
     const parkingInput = {
       nowMs: now,
       nodes: views.nodes,
       queuedGpus: input.shortGpus,
       ...(input.short ? { queued: input.short } : {}),
       busyGpus,
-      ...(forecastUpperGpus !== undefined ? { forecastUpperGpus } : {}),
+      ...(poolForecasts ? { poolForecasts } : {}),
     };
     const decision = policy.decide(parkingInput);
     checkDecision(parkingInput, decision);
@@ -281,8 +285,17 @@ export class ParkingService {
     return minutes;
   }
 
-  /** The policy's view of every node that is up (or powered down by us). */
-  private async views(): Promise<{ nodes: ParkingNodeView[]; busyGpus: number }> {
+  private async forecastStatus(): Promise<{ forecastUpperGpus: number | null; forecastByPool: PoolForecast[] }> {
+    if (this.options.policy !== 'unidle') return { forecastUpperGpus: null, forecastByPool: [] };
+    const forecasts = await this.poolForecasts(this.clock.now(), (await this.views()).pools);
+    return { forecastUpperGpus: forecasts.length > 0 ? forecasts.reduce((sum, f) => sum + f.upperGpus, 0) : null, forecastByPool: forecasts };
+  }
+
+  /**
+   * The policy's view of every node that is up (or powered down by us), and every GPU node's pool
+   * (its center and model: `mixed` for a node of several models) with the milli-GPUs allocated there.
+   */
+  private async views(): Promise<{ nodes: ParkingNodeView[]; busyGpus: number; pools: PoolMap }> {
     const [nodes, devices, holding, lastRelease, centers] = await Promise.all([
       this.db.selectFrom('nodes').selectAll().execute(),
       this.db.selectFrom('devices').select(['node_id', 'allocated_milli', 'model']).execute(),
@@ -308,6 +321,14 @@ export class ParkingService {
     }
     let busyMilli = 0;
     const views: ParkingNodeView[] = [];
+    const pools: PoolMap = { ofNode: new Map(), busyMilli: new Map() };
+    for (const n of nodes) {
+      const d = byNode.get(n.id) ?? { gpus: 0, free: 0, milli: 0, models: new Set<string>() };
+      if (d.gpus === 0) continue;
+      const pool = `${n.center_id}/${d.models.size === 1 ? [...d.models][0]! : 'mixed'}`;
+      pools.ofNode.set(n.id, pool);
+      pools.busyMilli.set(pool, (pools.busyMilli.get(pool) ?? 0) + d.milli);
+    }
     for (const n of nodes) {
       const state = n.power_state as NodePowerState;
       if (n.status !== 'up' && state === 'on') continue;
@@ -328,11 +349,11 @@ export class ParkingService {
         veto,
         // A node of mixed models serves any queued work (the policy then does not filter it).
         ...(d.models.size === 1 ? { model: [...d.models][0]! } : {}),
-        // The warm empty node is kept per center and model: work for one cannot start on another.
-        pool: `${n.center_id}/${d.models.size === 1 ? [...d.models][0]! : 'mixed'}`,
+        // The warm empty node and the forecast rise are kept per center and model: work for one cannot start on another.
+        pool: pools.ofNode.get(n.id)!,
       });
     }
-    return { nodes: views, busyGpus: Math.ceil(busyMilli / 1000) };
+    return { nodes: views, busyGpus: Math.ceil(busyMilli / 1000), pools };
   }
 
   /** Drops parks that would leave an active reservation's unused GPUs without free awake devices of its model. */
@@ -465,44 +486,71 @@ export class ParkingService {
     return 'timeout';
   }
 
-  /** Upper 95 % bound of busy GPUs over the next hour from an hourly Holt-Winters model, refitted hourly. */
-  private async forecastUpper(now: number): Promise<number | undefined> {
-    if (this.forecastModel && now - this.forecastModel.fittedAt < HOUR) return this.upperOf(this.forecastModel.model);
-    const from = Math.floor((now - FORECAST_WINDOW) / HOUR) * HOUR;
-    const steps = Math.floor((now - from) / HOUR);
-    const first = await this.db.selectFrom('allocations').select((eb) => eb.fn.min<number>('created_at').as('at')).executeTakeFirst();
-    let model: FittedModel | null = null;
-    if (first?.at !== null && first?.at !== undefined && now - Number(first.at) >= FORECAST_MIN_HISTORY) {
-      const allocs = await this.db
-        .selectFrom('allocations')
-        .select(['gpu_milli', 'created_at', 'released_at'])
-        .where('created_at', '<', from + steps * HOUR)
-        .where((eb) => eb.or([eb('released_at', 'is', null), eb('released_at', '>', from)]))
-        .execute();
-      const start = Math.max(from, Math.floor(Number(first.at) / HOUR) * HOUR);
-      const n = Math.floor((from + steps * HOUR - start) / HOUR);
-      const series = busyGpuSeries(
-        allocs.map((a) => ({ gpuMilli: a.gpu_milli, createdAt: Number(a.created_at), releasedAt: a.released_at === null ? null : Number(a.released_at) })),
-        start,
-        HOUR,
-        n,
-        now,
-      );
-      try {
-        model = new HoltWinters({ dailyPeriod: 24, weeklyPeriod: 168, intervalHorizon: 6 }).fit(series);
-      } catch (err) {
-        this.log?.warn({ err: (err as Error).message }, 'demand forecast unavailable; parking uses current demand');
-      }
+  /** Per pool with a forecast: busy GPUs now and the upper 95 % bound of busy GPUs over the next hour. */
+  private async poolForecasts(now: number, pools: PoolMap): Promise<PoolForecast[]> {
+    const models = await this.poolModels(now, pools);
+    const out: PoolForecast[] = [];
+    for (const [pool, model] of [...models].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!model) continue;
+      const f = model.forecast(1);
+      out.push({ pool, busyGpus: Math.ceil((pools.busyMilli.get(pool) ?? 0) / 1000), upperGpus: Math.max(0, Math.ceil(f.upper95[0] ?? 0)) });
     }
-    this.forecastModel = { fittedAt: now, model };
-    return this.upperOf(model);
+    return out;
   }
 
-  private upperOf(model: FittedModel | null): number | undefined {
-    if (!model) return undefined;
-    const f = model.forecast(1);
-    return Math.max(0, Math.ceil(f.upper95[0] ?? 0));
+  /**
+   * An hourly Holt-Winters model (daily and weekly seasons) of busy GPUs per pool, refitted every hour
+   * on the last five weeks; a pool needs two whole weeks since its first allocation.
+   */
+  private async poolModels(now: number, pools: PoolMap): Promise<Map<string, FittedModel | null>> {
+    if (this.forecastModels && now - this.forecastModels.fittedAt < HOUR && now >= this.forecastModels.fittedAt) return this.forecastModels.models;
+    const models = new Map<string, FittedModel | null>();
+    const from = Math.floor((now - FORECAST_WINDOW) / HOUR) * HOUR;
+    const end = from + Math.floor((now - from) / HOUR) * HOUR;
+    const firsts = await this.db.selectFrom('allocations').select(['node_id', (eb) => eb.fn.min<number>('created_at').as('at')]).groupBy('node_id').execute();
+    const firstOfPool = new Map<string, number>();
+    for (const r of firsts) {
+      const pool = pools.ofNode.get(r.node_id);
+      if (pool === undefined || r.at === null) continue;
+      firstOfPool.set(pool, Math.min(firstOfPool.get(pool) ?? Infinity, Number(r.at)));
+    }
+    const eligible = [...firstOfPool].filter(([, first]) => now - first >= FORECAST_MIN_HISTORY);
+    if (eligible.length > 0) {
+      const allocs = await this.db
+        .selectFrom('allocations')
+        .select(['node_id', 'gpu_milli', 'created_at', 'released_at'])
+        .where('created_at', '<', end)
+        .where((eb) => eb.or([eb('released_at', 'is', null), eb('released_at', '>', from)]))
+        .execute();
+      const byPool = new Map<string, AllocationInterval[]>();
+      for (const a of allocs) {
+        const pool = pools.ofNode.get(a.node_id);
+        if (pool === undefined) continue;
+        const list = byPool.get(pool) ?? [];
+        list.push({ gpuMilli: a.gpu_milli, createdAt: Number(a.created_at), releasedAt: a.released_at === null ? null : Number(a.released_at) });
+        byPool.set(pool, list);
+      }
+      for (const [pool, first] of eligible) {
+        const start = Math.max(from, Math.floor(first / HOUR) * HOUR);
+        const series = busyGpuSeries(byPool.get(pool) ?? [], start, HOUR, Math.floor((end - start) / HOUR), now);
+        let model: FittedModel | null = null;
+        try {
+          model = new HoltWinters({ dailyPeriod: 24, weeklyPeriod: 168, intervalHorizon: 6 }).fit(series);
+        } catch (err) {
+          this.log?.warn({ pool, err: (err as Error).message }, 'demand forecast unavailable for this pool; parking uses its current demand');
+        }
+        models.set(pool, model);
+      }
+    }
+    this.forecastModels = { fittedAt: now, models };
+    return models;
   }
+}
+
+/** Each GPU node's pool (center/model) and the milli-GPUs allocated per pool now. */
+interface PoolMap {
+  ofNode: Map<string, string>;
+  busyMilli: Map<string, number>;
 }
 
 function target(n: Pick<NodesTable, 'id' | 'name' | 'hostname'>): PowerTarget {

@@ -167,6 +167,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
           ['Parked GPUs', String(s.parkedGpus)],
           ...(s.cycleBudget ? [['Park budget', `${s.cycleBudget.perDay} per node per day (center time), ${s.cycleBudget.per24h} in any 24 h`] as [string, string]] : []),
           ['Forecast', s.forecastUpperGpus === null ? '-' : `≤ ${s.forecastUpperGpus} busy GPUs next hour (95 %)`],
+          // Each pool keeps its own rise awake, so an operator with several models sees each.
+          ...(s.forecastByPool.length > 1 ? s.forecastByPool.map((p): [string, string] => [`  ${p.pool}`, `${p.busyGpus} busy now, ≤ ${p.upperGpus} next hour`]) : []),
           ['Last pass', s.lastTickAt === null ? 'never' : `${formatAge(s.lastTickAt)}${s.lastDecision ? ` — parked ${s.lastDecision.park.length}, woke ${s.lastDecision.wake.length}` : ''}`],
         ]),
       );

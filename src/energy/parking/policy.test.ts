@@ -240,6 +240,35 @@ describe('parking policies', () => {
     expect(timer.decide(withQueue(nodes, [{ gpus: 16, models: ['H100'], perNodeGpus: 8, nodes: 2 }])).park).toEqual([]);
   });
 
+  it('unidle keeps each pool its own forecast rise when forecasts are per pool', () => {
+    const now = 100 * MIN;
+    const unidle = () => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2 });
+    const h = (id: string, over: Partial<ParkingNodeView> = {}) => node(id, { model: 'H100', pool: 'c1/H100', ...over });
+    const a = (id: string, over: Partial<ParkingNodeView> = {}) => node(id, { model: 'A100', pool: 'c1/A100', ...over });
+    const busyNode = { empty: false, emptySinceMs: null, freeGpus: 0 };
+    const parked = { state: 'parked' as const, sinceMs: 0, freeGpus: 0, emptySinceMs: null };
+    // H100 demand is forecast to rise by 8 GPUs within the wake latency; A100 demand is flat.
+    const poolForecasts = [
+      { pool: 'c1/H100', busyGpus: 8, upperGpus: 16 },
+      { pool: 'c1/A100', busyGpus: 8, upperGpus: 8 },
+    ];
+    // Parking: h2 has been empty longest, but it is the H100 pool's only free capacity for the rise.
+    const nodes = [h('h1', busyNode), h('h2', { emptySinceMs: 0 }), a('a1', busyNode), a('a2', { emptySinceMs: MIN }), a('a3', { emptySinceMs: MIN })];
+    const input: ParkingInput = { nowMs: now, nodes, queuedGpus: 0, busyGpus: 16, poolForecasts };
+    expect(unidle().decide(input).park).toEqual(['a2', 'a3']);
+    // One fleet-wide forecast of the same total (16 busy, 24 upper) parks the H100 node instead.
+    const { poolForecasts: _, ...fleetWide } = input;
+    expect(unidle().decide({ ...fleetWide, forecastUpperGpus: 24 }).park).toEqual(['h2', 'a2']);
+    // Waking: the fleet has 16 free A100 GPUs, more than the 8 of the rise, but none of them are
+    // H100s, so a parked H100 node wakes; a fleet-wide forecast would wake nothing.
+    const short = [h('h1', busyNode), h('h3', parked), h('h4', { ...parked, sinceMs: MIN }), a('a1', busyNode), a('a2', { emptySinceMs: MIN }), a('a3', { emptySinceMs: MIN })];
+    expect(unidle().decide({ nowMs: now, nodes: short, queuedGpus: 0, busyGpus: 16, poolForecasts }).wake).toEqual(['h3']);
+    expect(unidle().decide({ nowMs: now, nodes: short, queuedGpus: 0, busyGpus: 16, forecastUpperGpus: 24 }).wake).toEqual([]);
+    // A waking H100 node covers the rise: nothing more wakes, and nothing parks below the rise.
+    const covered = short.map((n) => (n.id === 'h3' ? { ...n, state: 'waking' as const, sinceMs: now - MIN } : n));
+    expect(unidle().decide({ nowMs: now, nodes: covered, queuedGpus: 0, busyGpus: 16, poolForecasts })).toEqual({ park: ['a2', 'a3'], wake: [] });
+  });
+
   it('unidle keeps its empty nodes per pool (center and model), and wakes one in the pool that has none', () => {
     const now = 100 * MIN;
     const p = () => unidleParkingPolicy({ marginGpus: 0, minEmptyMs: 0, maxCyclesPerDay: 2, minEmptyNodes: 1 });

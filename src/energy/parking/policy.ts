@@ -67,6 +67,20 @@ export interface ParkingInput {
    * is counted apart, in queuedGpus); absent when no forecast is available yet.
    */
   forecastUpperGpus?: number;
+  /**
+   * The forecast per pool (see ParkingNodeView.pool), where the fleet has several: `unidle` then keeps
+   * each pool's own forecast rise free and awake in that pool (work for one model cannot use another's
+   * free GPUs) and ignores `forecastUpperGpus`. Pools left out have no forecast: their current demand
+   * stands in (no rise to keep).
+   */
+  poolForecasts?: readonly PoolForecast[];
+}
+
+/** One pool's GPUs busy now and the upper bound of its forecast over the next wake latency. */
+export interface PoolForecast {
+  pool: string;
+  busyGpus: number;
+  upperGpus: number;
 }
 
 export interface ParkingDecision {
@@ -240,6 +254,10 @@ export interface UnidleParkingOptions {
  *   reserve = max(0, forecastUpper − busy) + queued + margin   (GPUs to keep free and awake)
  *   available = free GPUs on awake nodes + GPUs of waking nodes
  *
+ * With a forecast per pool (`poolForecasts`), the first term is the sum of each pool's rise, and each
+ * pool must also hold its own rise in its own free and waking GPUs: it wakes its own parked nodes when
+ * short, and its empty nodes park only while what stays covers it.
+ *
  * Parked nodes are also woken when work is queued (awake nodes could not hold it, however many
  * scattered GPUs are free) and to keep `minEmptyNodes` whole empty nodes up.
  * If available < reserve, parked nodes are woken to close the gap — ahead of a forecast rise, since
@@ -289,19 +307,36 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
     decide(input) {
       const now = input.nowMs;
       const { queued, gpus: queuedGpus } = runnableQueue(input);
-      const upper = Math.max(input.forecastUpperGpus ?? input.busyGpus, input.busyGpus);
-      const reserve = Math.max(0, upper - input.busyGpus) + queuedGpus + options.marginGpus;
+      // The forecast's rise: one number for the fleet, or one per pool, each kept within its pool.
+      const rise = new Map<string, number>();
+      let forecastRise: number;
+      if (input.poolForecasts) {
+        forecastRise = 0;
+        for (const f of input.poolForecasts) {
+          const r = Math.max(0, f.upperGpus - f.busyGpus);
+          rise.set(f.pool, (rise.get(f.pool) ?? 0) + r);
+          forecastRise += r;
+        }
+      } else {
+        forecastRise = Math.max(0, Math.max(input.forecastUpperGpus ?? input.busyGpus, input.busyGpus) - input.busyGpus);
+      }
+      const reserve = forecastRise + queuedGpus + options.marginGpus;
       const waking = wakingGpus(input.nodes);
       let available = waking;
-      // Per pool: whole empty awake nodes, waking nodes (they come up empty) and a node's GPUs.
-      const pools = new Map<string, { empty: number; waking: number; gpus: number }>();
+      // Per pool: whole empty awake nodes, waking nodes (they come up empty), a node's GPUs, and the
+      // GPUs free or on their way (for a per-pool forecast rise).
+      const pools = new Map<string, { empty: number; waking: number; gpus: number; available: number }>();
       for (const n of input.nodes) {
-        const pool = pools.get(n.pool ?? '') ?? { empty: 0, waking: 0, gpus: n.gpus };
+        const pool = pools.get(n.pool ?? '') ?? { empty: 0, waking: 0, gpus: n.gpus, available: 0 };
         pools.set(n.pool ?? '', pool);
         if (n.state === 'on') {
           available += n.freeGpus;
+          pool.available += n.freeGpus;
           if (n.empty) pool.empty++;
-        } else if (n.state === 'waking') pool.waking++;
+        } else if (n.state === 'waking') {
+          pool.waking++;
+          pool.available += n.gpus;
+        }
       }
       const minEmpty = options.minEmptyNodes ?? 0;
       // Queued work means awake nodes could not hold it (free GPUs may be scattered): wake for it as
@@ -309,7 +344,9 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
       const queueDeficit = queuedGpus - waking;
       let emptyDeficit = 0;
       for (const pool of pools.values()) emptyDeficit += Math.max(0, minEmpty - pool.empty - pool.waking) * pool.gpus;
-      const deficit = Math.max(reserve - available, queueDeficit, emptyDeficit);
+      let riseDeficit = 0;
+      for (const [id, r] of rise) riseDeficit += Math.max(0, r - (pools.get(id)?.available ?? r));
+      const deficit = Math.max(reserve - available, queueDeficit, emptyDeficit, riseDeficit);
       if (deficit > 0) {
         const urgent = queuedGpus > 0;
         const candidates = input.nodes
@@ -321,15 +358,17 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
         const wake = queued ? wakeForQueue(input.nodes, queued, candidates.map((c) => c.n)).map((n) => n.id) : [];
         const rest = queued ? Math.max(reserve - queuedGpus - available, emptyDeficit) : deficit;
         let got = 0;
-        // Each pool short of kept empty nodes gets its own first.
+        // Each pool short of kept empty nodes, or of its own forecast rise, gets its own first.
         for (const [id, pool] of pools) {
           let missing = minEmpty - pool.empty - pool.waking;
+          let riseMissing = (rise.get(id) ?? 0) - pool.available;
           for (const { n } of candidates) {
-            if (missing <= 0) break;
+            if (missing <= 0 && riseMissing <= 0) break;
             if ((n.pool ?? '') !== id || wake.includes(n.id)) continue;
             wake.push(n.id);
             got += n.gpus;
             missing--;
+            riseMissing -= n.gpus;
           }
         }
         for (const { n } of candidates) {
@@ -351,9 +390,11 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
         if (left <= 0) continue;
         if (available - n.gpus < reserve) break;
         if (pool.empty - 1 < minEmpty) continue;
+        if (pool.available - n.gpus < (rise.get(n.pool ?? '') ?? 0)) continue;
         if (left === 1 && now - n.emptySinceMs! < lastParkMinEmptyMs) continue;
         park.push(n.id);
         available -= n.gpus;
+        pool.available -= n.gpus;
         pool.empty--;
         const list = parks.get(n.id) ?? [];
         list.push(now);

@@ -5745,6 +5745,14 @@ export type paths = {
                                 perDay: number;
                             } | null;
                             driver: string;
+                            /** @description unidle: each pool keeps its own forecast rise free and awake; pools with under two weeks of history are left out */
+                            forecastByPool: {
+                                busyGpus: number;
+                                /** @description center id / GPU model (mixed: a node of several models) */
+                                pool: string;
+                                /** @description upper 95 % bound of busy GPUs over the next hour */
+                                upperGpus: number;
+                            }[];
                             forecastUpperGpus: number | null;
                             idleMs: number;
                             lastDecision: {
@@ -10436,6 +10444,14 @@ export type components = {
                 perDay: number;
             } | null;
             driver: string;
+            /** @description unidle: each pool keeps its own forecast rise free and awake; pools with under two weeks of history are left out */
+            forecastByPool: {
+                busyGpus: number;
+                /** @description center id / GPU model (mixed: a node of several models) */
+                pool: string;
+                /** @description upper 95 % bound of busy GPUs over the next hour */
+                upperGpus: number;
+            }[];
             forecastUpperGpus: number | null;
             idleMs: number;
             lastDecision: {

@@ -48,7 +48,16 @@ export function ParkingFacts({ status, nodes }: { status: ParkingStatus; nodes?:
         {status.policy === 'unidle' && (
           <div>
             <dt>{t('parking.forecastUpper')}</dt>
-            <dd>{status.forecastUpperGpus === null ? t('parking.noForecast') : t('parking.gpusValue', { n: f.number(status.forecastUpperGpus) })}</dd>
+            <dd>
+              {status.forecastUpperGpus === null ? t('parking.noForecast') : t('parking.gpusValue', { n: f.number(status.forecastUpperGpus) })}
+              {status.forecastByPool.length > 1 && (
+                <ul className="small muted" data-testid="pool-forecasts">
+                  {status.forecastByPool.map((p) => (
+                    <li key={p.pool}>{t('parking.poolForecast', { pool: p.pool, busy: f.number(p.busyGpus), upper: f.number(p.upperGpus) })}</li>
+                  ))}
+                </ul>
+              )}
+            </dd>
           </div>
         )}
         <div>

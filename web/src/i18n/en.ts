@@ -194,6 +194,7 @@ export const en = {
   'parking.cycleBudgetValue': '{perDay} per node per day (center time), {per24h} in any 24 h',
   'parking.forecastUpper': 'Forecast, next hour (95 % upper)',
   'parking.noForecast': 'needs two weeks of history',
+  'parking.poolForecast': '{pool}: {busy} busy, ≤ {upper}',
   'parking.gpusValue': '{n} GPUs',
   'parking.lastTick': 'Last decision pass',
   'parking.neverTicked': 'not yet',

@@ -196,6 +196,7 @@ export const zhCN: Record<MessageKey, string> = {
   'parking.cycleBudgetValue': '每节点每天 {perDay} 次（数据中心时区），任意 24 小时内 {per24h} 次',
   'parking.forecastUpper': '下一小时预测（95% 上界）',
   'parking.noForecast': '需要两周的历史数据',
+  'parking.poolForecast': '{pool}：当前 {busy} 块在用，≤ {upper}',
   'parking.gpusValue': '{n} 块 GPU',
   'parking.lastTick': '上次决策',
   'parking.neverTicked': '尚未进行',
