@@ -106,6 +106,11 @@ class StaticMigrations implements MigrationProvider {
   }
 }
 
+function isOtherSchemaGone(error: unknown, ours: string | undefined): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '3F000' && typeof e.message === 'string' && (ours === undefined || !e.message.includes(`"${ours}"`));
+}
+
 /** Brings the schema to the latest version; safe to call on every start. */
 export async function migrate(store: StoreHandle, pgSchema?: string): Promise<void> {
   if (store.dialect === 'postgres' && pgSchema) {
@@ -119,7 +124,14 @@ export async function migrate(store: StoreHandle, pgSchema?: string): Promise<vo
     migrationTableSchema = r.rows[0]?.schema ?? pgSchema ?? 'public';
   }
   const migrator = new Migrator({ db: store.db, provider: new StaticMigrations(store.dialect), migrationTableSchema });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's catalog introspection reads every schema of the database, so another schema dropped at
+  // that moment (another app's, or a parallel test run's) fails it with "schema … does not exist";
+  // nothing of ours was changed (migrations run in a transaction), so trying again is safe.
+  for (let attempt = 1; error && attempt < 10 && isOtherSchemaGone(error, migrationTableSchema); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
