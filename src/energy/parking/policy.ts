@@ -309,17 +309,9 @@ export function unidleParkingPolicy(options: UnidleParkingOptions): ParkingPolic
       const { queued, gpus: queuedGpus } = runnableQueue(input);
       // The forecast's rise: one number for the fleet, or one per pool, each kept within its pool.
       const rise = new Map<string, number>();
-      let forecastRise: number;
-      if (input.poolForecasts) {
-        forecastRise = 0;
-        for (const f of input.poolForecasts) {
-          const r = Math.max(0, f.upperGpus - f.busyGpus);
-          rise.set(f.pool, (rise.get(f.pool) ?? 0) + r);
-          forecastRise += r;
-        }
-      } else {
-        forecastRise = Math.max(0, Math.max(input.forecastUpperGpus ?? input.busyGpus, input.busyGpus) - input.busyGpus);
-      }
+      for (const f of input.poolForecasts ?? []) rise.set(f.pool, (rise.get(f.pool) ?? 0) + Math.max(0, f.upperGpus - f.busyGpus));
+      let forecastRise = Math.max(0, (input.forecastUpperGpus ?? input.busyGpus) - input.busyGpus);
+      if (input.poolForecasts) forecastRise = [...rise.values()].reduce((a, b) => a + b, 0);
       const reserve = forecastRise + queuedGpus + options.marginGpus;
       const waking = wakingGpus(input.nodes);
       let available = waking;
